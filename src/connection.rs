@@ -1,0 +1,470 @@
+//! The connection state machine: glue between the receiver, the sender, the close handshake
+//! and the timers. Everything that changes the connection's state is in this file.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::close::{CloseCause, CloseCode, CloseFrame, CloseOutcome, Initiator, MAX_REASON_LEN};
+use crate::config::Config;
+use crate::error::{Error, SendError};
+use crate::frame::OpCode;
+use crate::message::{DataKind, Event};
+use crate::outgoing::Outgoing;
+use crate::receiver::{Incoming, Receiver};
+use crate::sender::{Payload, Sender};
+use crate::timers::{Timer, Timers};
+
+/// Which end of the connection this is. A client masks what it sends and expects unmasked
+/// frames; a server the opposite (RFC 6455 §5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The end that sent the opening handshake request.
+    Client,
+    /// The end that accepted it.
+    Server,
+}
+
+/// Where the connection is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Messages flow both ways.
+    Open,
+    /// We sent a close frame and wait for the peer's; received messages are still delivered.
+    Closing,
+    /// The close handshake is over, or the connection failed. [`Event::Closed`] was queued.
+    Closed,
+}
+
+/// Counters of what passed through the connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Bytes handed to [`Connection::receive`].
+    pub bytes_received: u64,
+    /// Whole messages received (in fragment delivery: final pieces received).
+    pub messages_received: u64,
+    /// Data messages queued for the peer.
+    pub messages_sent: u64,
+}
+
+/// Our side of the close handshake.
+#[derive(Debug)]
+enum CloseState {
+    Open,
+    /// Our close frame is queued; the close timer runs.
+    Sent,
+    /// The outcome was reported. `shutdown`: the write half should be shut down;
+    /// `finished`: nothing more will happen.
+    Closed { shutdown: bool, finished: bool },
+}
+
+/// A WebSocket connection after the opening handshake, with no I/O of its own.
+///
+/// # The drain contract
+///
+/// The methods fall into four groups. **Inputs** ([`receive`](Self::receive),
+/// [`receive_eof`](Self::receive_eof), [`handle_timeout`](Self::handle_timeout)) and
+/// **commands** (`send_*`, [`close`](Self::close)) never block and never do I/O. After each of
+/// them, drain the **outputs**, in this order:
+///
+/// 1. write [`outgoing`](Self::outgoing) to the peer until it is empty or the socket would block;
+/// 2. when [`wants_shutdown`](Self::wants_shutdown) and `outgoing` is empty, shut down the
+///    write half of the transport;
+/// 3. pop [`poll_event`](Self::poll_event) until `None`;
+/// 4. re-arm one timer at [`poll_timeout`](Self::poll_timeout), and call `handle_timeout` when
+///    it fires.
+///
+/// Drop the transport once [`is_finished`](Self::is_finished). Time passed in never goes
+/// backwards; a `handle_timeout` before any deadline does nothing. Protocol duties are done
+/// here, not by the caller: pongs (the latest ping only), the echo of a received close, the
+/// close frame with the right code when the peer breaks the protocol, the close timeout and
+/// keep-alive pings.
+///
+/// ```
+/// use std::time::Instant;
+/// use bytes::Buf;
+/// use wsproto::{Config, Connection, Event, Message, Role};
+///
+/// let now = Instant::now();
+/// let mut client = Connection::new(Role::Client, Config::default(), now);
+/// let mut server = Connection::new(Role::Server, Config::default(), now);
+/// client.send_text("hello").unwrap();
+/// let wire = client.outgoing().copy_to_bytes(client.outgoing().remaining());
+/// server.receive(now, &wire).unwrap();
+/// match server.poll_event() {
+///     Some(Event::Message(Message::Text(text))) => assert_eq!(text.as_str(), "hello"),
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Connection {
+    role: Role,
+    config: Config,
+    receiver: Receiver,
+    sender: Sender,
+    events: VecDeque<Event>,
+    close: CloseState,
+    timers: Timers,
+    error: Option<Error>,
+    stats: Stats,
+    ping_count: u64,
+}
+
+impl Connection {
+    /// A connection whose opening handshake is done (here or by another HTTP stack).
+    pub fn new(role: Role, config: Config, now: Instant) -> Self {
+        let mut timers = Timers::default();
+        if let Some(keep_alive) = config.keep_alive {
+            timers.set(Timer::Ping, now + keep_alive.interval);
+        }
+        Self {
+            role,
+            receiver: Receiver::new(role == Role::Server, &config),
+            sender: Sender::new(role == Role::Client, &config),
+            config,
+            events: VecDeque::new(),
+            close: CloseState::Open,
+            timers,
+            error: None,
+            stats: Stats::default(),
+            ping_count: 0,
+        }
+    }
+
+    // ---------------------------------------------------------------- getters
+
+    /// Client or server.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The configuration the connection was made with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where the connection is in its life.
+    pub fn state(&self) -> State {
+        match self.close {
+            CloseState::Open => State::Open,
+            CloseState::Sent => State::Closing,
+            CloseState::Closed { .. } => State::Closed,
+        }
+    }
+
+    /// Counters of bytes and messages.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Received bytes held by the connection (a partial frame or message).
+    pub fn buffered(&self) -> usize {
+        self.receiver.buffered()
+    }
+
+    // ---------------------------------------------------------------- inputs
+
+    /// Takes bytes received from the peer. Incomplete input is not an error: it waits for more.
+    ///
+    /// Fails when the peer broke the protocol: the close frame with
+    /// [`Error::close_code`] is already queued, [`Event::Closed`] is queued, and every later
+    /// call returns the same error. After a clean close, further bytes are ignored.
+    pub fn receive(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Error> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        if matches!(self.close, CloseState::Closed { .. }) {
+            return Ok(());
+        }
+        self.stats.bytes_received += bytes.len() as u64;
+        self.receiver.extend(bytes);
+        loop {
+            match self.receiver.next() {
+                Ok(Some(incoming)) => {
+                    self.on_frame_activity(now);
+                    if let Err(error) = self.on_incoming(now, incoming) {
+                        self.fail(now, error);
+                        return Err(error);
+                    }
+                    if matches!(self.close, CloseState::Closed { .. }) {
+                        self.receiver.clear();
+                        return Ok(());
+                    }
+                }
+                Ok(None) => return Ok(()),
+                Err(error) => {
+                    self.fail(now, error);
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// The peer closed its write half (TCP FIN or TLS close_notify).
+    ///
+    /// Before the close handshake ends this is an abnormal closure: [`Event::Closed`] with
+    /// 1006. Afterwards it is the expected end of the stream.
+    pub fn receive_eof(&mut self, now: Instant) {
+        match self.close {
+            CloseState::Closed { .. } => {
+                self.close = CloseState::Closed { shutdown: true, finished: true };
+                self.timers.clear_all();
+            }
+            _ => {
+                self.finish(now, CloseCode::ABNORMAL, String::new(), Initiator::Peer, CloseCause::Eof);
+                self.close = CloseState::Closed { shutdown: true, finished: true };
+                self.timers.clear_all();
+            }
+        }
+        self.receiver.clear();
+    }
+
+    /// Acts on every deadline at or before `now`: keep-alive pings, the pong deadline, the close
+    /// timeout and the wait for the peer's end of stream. Early or repeated calls do nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(timer) = self.timers.expired(now) {
+            self.timers.clear(timer);
+            match timer {
+                Timer::Ping => self.send_keep_alive_ping(now),
+                Timer::PongDeadline => {
+                    self.end_abruptly(CloseCause::KeepAliveTimeout, Initiator::Local);
+                }
+                Timer::Close => self.end_abruptly(CloseCause::CloseTimeout, Initiator::Local),
+                Timer::Linger => {
+                    self.close = CloseState::Closed { shutdown: true, finished: true };
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    /// Queues a text message (split at [`Config::fragment_size`] if set).
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.check_open()?;
+        self.sender.send_message(DataKind::Text, Payload::Borrowed(text.as_bytes()))?;
+        self.count_sent();
+        Ok(())
+    }
+
+    /// Queues a binary message. A server keeps large payloads without copying them.
+    pub fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), SendError> {
+        self.check_open()?;
+        self.sender.send_message(DataKind::Binary, Payload::Owned(data.into()))?;
+        self.count_sent();
+        Ok(())
+    }
+
+    /// Queues one frame of a message sent piece by piece; `fin` ends the message. The `kind`
+    /// of every piece must match the first; text is checked to be UTF-8 across pieces (a
+    /// character may be split between them).
+    pub fn send_fragment(&mut self, kind: DataKind, data: &[u8], fin: bool) -> Result<(), SendError> {
+        self.check_open()?;
+        self.sender.send_fragment(kind, data, fin)?;
+        if fin {
+            self.count_sent();
+        }
+        Ok(())
+    }
+
+    /// Queues a ping with up to 125 bytes of payload.
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.check_open()?;
+        if self.sender.queued() >= self.config.outgoing_high_water {
+            return Err(SendError::Backpressure);
+        }
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Queues an unsolicited pong (a unidirectional heartbeat, RFC 6455 §5.5.3).
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.check_open()?;
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    /// Starts the close handshake: queues a close frame and starts the close timer. Messages
+    /// that arrive until the peer's close are still delivered.
+    ///
+    /// Refuses reserved codes (1005, 1006, 1015) and reasons over 123 bytes. Not subject to
+    /// backpressure.
+    pub fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        self.check_open()?;
+        if !code.is_sendable() {
+            return Err(SendError::InvalidCloseCode(code));
+        }
+        if reason.len() > MAX_REASON_LEN {
+            return Err(SendError::ReasonTooLong);
+        }
+        self.queue_close(code, reason);
+        self.close = CloseState::Sent;
+        self.timers.clear(Timer::Ping);
+        self.timers.clear(Timer::PongDeadline);
+        self.timers.set(Timer::Close, now + self.config.close_timeout);
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- outputs
+
+    /// The bytes to write to the peer. Drain it after every input and command.
+    pub fn outgoing(&mut self) -> &mut Outgoing {
+        self.sender.outgoing()
+    }
+
+    /// The next event, or `None`. Pop until `None` after every input.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The earliest deadline at which [`handle_timeout`](Self::handle_timeout) has work.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// The write half of the transport should be shut down once `outgoing` is drained: at once
+    /// for a server after the close handshake (RFC 6455 §7.1.1: the server closes TCP first)
+    /// and on failure; for a client after the server's end of stream or the close timeout.
+    #[must_use]
+    pub fn wants_shutdown(&self) -> bool {
+        matches!(self.close, CloseState::Closed { shutdown: true, .. })
+    }
+
+    /// Nothing more will happen: drop the transport (after draining `outgoing`).
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        matches!(self.close, CloseState::Closed { finished: true, .. })
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    fn check_open(&self) -> Result<(), SendError> {
+        match self.close {
+            CloseState::Open => Ok(()),
+            _ => Err(SendError::Closed),
+        }
+    }
+
+    fn count_sent(&mut self) {
+        self.stats.messages_sent += 1;
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        self.sender.send_control(opcode, payload)
+    }
+
+    fn queue_close(&mut self, code: CloseCode, reason: &str) {
+        let mut payload = [0u8; 125];
+        let mut len = 0;
+        if code != CloseCode::NO_STATUS_RCVD {
+            payload[..2].copy_from_slice(&code.as_u16().to_be_bytes());
+            payload[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
+            len = 2 + reason.len();
+        }
+        // The payload is at most 125 bytes by construction.
+        let _ = self.sender.send_control(OpCode::Close, &payload[..len]);
+    }
+
+    /// Any frame from the peer shows it is alive: restart the keep-alive clock.
+    fn on_frame_activity(&mut self, now: Instant) {
+        if let (Some(keep_alive), CloseState::Open) = (self.config.keep_alive, &self.close) {
+            self.timers.clear(Timer::PongDeadline);
+            self.timers.set(Timer::Ping, now + keep_alive.interval);
+        }
+    }
+
+    fn on_incoming(&mut self, now: Instant, incoming: Incoming) -> Result<(), Error> {
+        match incoming {
+            Incoming::Message(message) => {
+                self.stats.messages_received += 1;
+                self.events.push_back(Event::Message(message));
+            }
+            Incoming::Fragment(fragment) => {
+                self.stats.messages_received += u64::from(fragment.fin);
+                self.events.push_back(Event::Fragment(fragment));
+            }
+            Incoming::Ping(payload) => {
+                // RFC 6455 §5.5.2: answer with a pong carrying the same payload, unless a
+                // close was already sent; §5.5.3: the latest ping's pong replaces an unsent one.
+                if self.config.auto_pong && matches!(self.close, CloseState::Open) {
+                    let _ = self.send_control(OpCode::Pong, &payload);
+                }
+                self.events.push_back(Event::Ping(payload));
+            }
+            Incoming::Pong(payload) => self.events.push_back(Event::Pong(payload)),
+            Incoming::Close(payload) => self.on_close_frame(now, &payload)?,
+        }
+        Ok(())
+    }
+
+    fn on_close_frame(&mut self, now: Instant, payload: &[u8]) -> Result<(), Error> {
+        let frame = CloseFrame::parse(payload)?;
+        let initiator = match self.close {
+            // RFC 6455 §5.5.1: reply with a close frame, echoing the code.
+            CloseState::Open => {
+                self.queue_close(frame.code, "");
+                Initiator::Peer
+            }
+            _ => Initiator::Local,
+        };
+        self.finish(now, frame.code, frame.reason, initiator, CloseCause::Handshake);
+        Ok(())
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): queue our close with the error's code unless one
+    /// was sent, report the outcome, and ask for shutdown.
+    fn fail(&mut self, now: Instant, error: Error) {
+        self.error = Some(error);
+        if matches!(self.close, CloseState::Open) {
+            self.queue_close(error.close_code(), error.reason());
+        }
+        self.finish(
+            now,
+            error.close_code(),
+            error.reason().to_owned(),
+            Initiator::Local,
+            CloseCause::Failed(error),
+        );
+        self.close = CloseState::Closed { shutdown: true, finished: false };
+    }
+
+    /// Ends the connection without a close handshake (a timeout): nothing more is sent.
+    fn end_abruptly(&mut self, cause: CloseCause, initiator: Initiator) {
+        if matches!(self.close, CloseState::Closed { .. }) {
+            return;
+        }
+        self.report(CloseCode::ABNORMAL, String::new(), initiator, cause);
+        self.close = CloseState::Closed { shutdown: true, finished: true };
+        self.timers.clear_all();
+        self.receiver.clear();
+    }
+
+    /// Reports the outcome and enters `Closed`, waiting up to the close timeout for the
+    /// peer's end of stream (RFC 6455 §7.1.1).
+    fn finish(&mut self, now: Instant, code: CloseCode, reason: String, initiator: Initiator, cause: CloseCause) {
+        if matches!(self.close, CloseState::Closed { .. }) {
+            return;
+        }
+        let clean = cause == CloseCause::Handshake;
+        self.report(code, reason, initiator, cause);
+        self.timers.clear_all();
+        self.timers.set(Timer::Linger, now + self.config.close_timeout);
+        let shutdown = !clean || self.role == Role::Server;
+        self.close = CloseState::Closed { shutdown, finished: false };
+    }
+
+    fn report(&mut self, code: CloseCode, reason: String, initiator: Initiator, cause: CloseCause) {
+        self.events.push_back(Event::Closed(CloseOutcome { code, reason, initiator, cause }));
+    }
+
+    fn send_keep_alive_ping(&mut self, now: Instant) {
+        let (Some(keep_alive), CloseState::Open) = (self.config.keep_alive, &self.close) else {
+            return;
+        };
+        self.ping_count += 1;
+        let _ = self.send_control(OpCode::Ping, &self.ping_count.to_be_bytes());
+        self.timers.set(Timer::PongDeadline, now + keep_alive.timeout);
+        self.timers.set(Timer::Ping, now + keep_alive.interval);
+    }
+}

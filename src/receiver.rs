@@ -1,0 +1,347 @@
+//! Received bytes to frames to messages (RFC 6455 §5.2–§5.6), one byte at a time or in bulk.
+//!
+//! Every byte is unmasked once and UTF-8-checked once, as it arrives: nothing is rescanned, so
+//! feeding one byte at a time costs the same work as feeding one large chunk, and invalid text
+//! fails at the first bad byte rather than at the end of the message.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::config::{Config, Delivery};
+use crate::error::Error;
+use crate::frame::{FrameHeader, HeaderRules, OpCode};
+use crate::mask::apply_mask;
+use crate::message::{DataKind, Fragment, Message, Utf8Bytes};
+use crate::utf8::Utf8Validator;
+
+/// A decoded unit the connection acts on.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    Message(Message),
+    Fragment(Fragment),
+    Ping(Bytes),
+    Pong(Bytes),
+    Close(Bytes),
+}
+
+/// The frame whose header has been consumed.
+#[derive(Debug)]
+struct Frame {
+    header: FrameHeader,
+    /// Payload bytes already taken in (unmasked and checked).
+    done: u64,
+}
+
+/// A data message in progress.
+#[derive(Debug)]
+struct Partial {
+    kind: DataKind,
+    utf8: Utf8Validator,
+    /// Payload bytes of the message so far.
+    size: u64,
+    frames: usize,
+    /// Messages mode: the payload of the finished frames.
+    assembled: Assembled,
+    /// Fragments mode: no piece handed out yet.
+    first: bool,
+    /// Fragments mode: the start of a character split across frames, held back (at most 3 bytes).
+    held: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+enum Assembled {
+    #[default]
+    Empty,
+    One(Bytes),
+    Many(BytesMut),
+}
+
+impl Assembled {
+    fn push(&mut self, payload: Bytes) {
+        *self = match std::mem::take(self) {
+            Self::Empty => Self::One(payload),
+            Self::One(first) => {
+                let mut all = BytesMut::with_capacity(first.len() + payload.len());
+                all.extend_from_slice(&first);
+                all.extend_from_slice(&payload);
+                Self::Many(all)
+            }
+            Self::Many(mut all) => {
+                all.extend_from_slice(&payload);
+                Self::Many(all)
+            }
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Self::Empty => Bytes::new(),
+            Self::One(bytes) => bytes,
+            Self::Many(all) => all.freeze(),
+        }
+    }
+}
+
+/// The receive half of a connection.
+#[derive(Debug)]
+pub(crate) struct Receiver {
+    buf: BytesMut,
+    rules: HeaderRules,
+    delivery: Delivery,
+    max_frame: u64,
+    max_message: u64,
+    max_fragments: usize,
+    frame: Option<Frame>,
+    partial: Option<Partial>,
+}
+
+impl Receiver {
+    pub fn new(expect_masked: bool, config: &Config) -> Self {
+        Self {
+            buf: BytesMut::new(),
+            rules: HeaderRules { expect_masked, allowed_rsv: 0 },
+            delivery: config.delivery,
+            max_frame: config.max_frame_size as u64,
+            max_message: config.max_message_size as u64,
+            max_fragments: config.max_fragments,
+            frame: None,
+            partial: None,
+        }
+    }
+
+    /// Appends received bytes; call [`Self::next`] until it gives `Ok(None)`.
+    pub fn extend(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes received and not yet handed out.
+    pub fn buffered(&self) -> usize {
+        self.buf.len() + self.partial.as_ref().map_or(0, |p| p.held.len() + p.assembled_len())
+    }
+
+    /// Drops everything buffered (after the connection ended).
+    pub fn clear(&mut self) {
+        *self = Self { buf: BytesMut::new(), frame: None, partial: None, ..*self };
+    }
+
+    /// The next complete unit, `Ok(None)` when more bytes are needed.
+    pub fn next(&mut self) -> Result<Option<Incoming>, Error> {
+        loop {
+            let frame = match &mut self.frame {
+                Some(frame) => frame,
+                None => {
+                    let Some((header, len)) = FrameHeader::decode(&self.buf, self.rules)? else {
+                        return Ok(None);
+                    };
+                    self.check_sequence(&header)?;
+                    self.buf.advance(len);
+                    self.frame.insert(Frame { header, done: 0 })
+                }
+            };
+            let header = frame.header;
+            if header.opcode.is_control() {
+                let len = header.payload_len as usize;
+                if self.buf.len() < len {
+                    return Ok(None);
+                }
+                let mut payload = self.buf.split_to(len);
+                if let Some(key) = header.mask {
+                    apply_mask(&mut payload, key, 0);
+                }
+                self.frame = None;
+                let payload = payload.freeze();
+                return Ok(Some(match header.opcode {
+                    OpCode::Ping => Incoming::Ping(payload),
+                    OpCode::Pong => Incoming::Pong(payload),
+                    _ => Incoming::Close(payload),
+                }));
+            }
+            let found = match self.delivery {
+                Delivery::Messages => self.take_message_bytes()?,
+                Delivery::Fragments => self.take_fragment_bytes()?,
+            };
+            match found {
+                Step::Emit(incoming) => return Ok(Some(incoming)),
+                Step::Continue => {}
+                Step::NeedMore => return Ok(None),
+            }
+        }
+    }
+
+    /// RFC 6455 §5.4 sequencing and the configured limits, on the header alone.
+    fn check_sequence(&mut self, header: &FrameHeader) -> Result<(), Error> {
+        if header.opcode.is_control() {
+            return Ok(());
+        }
+        let kind = match (header.opcode, &self.partial) {
+            (OpCode::Continuation, None) => return Err(Error::UnexpectedContinuation),
+            (OpCode::Continuation, Some(_)) => None,
+            (_, Some(_)) => return Err(Error::ExpectedContinuation),
+            (OpCode::Text, None) => Some(DataKind::Text),
+            (_, None) => Some(DataKind::Binary),
+        };
+        let (size, frames) = self.partial.as_ref().map_or((0, 0), |p| (p.size, p.frames));
+        if self.delivery == Delivery::Messages {
+            if header.payload_len > self.max_frame {
+                return Err(Error::FrameTooBig);
+            }
+            if size.saturating_add(header.payload_len) > self.max_message {
+                return Err(Error::MessageTooBig);
+            }
+            if frames >= self.max_fragments {
+                return Err(Error::TooManyFragments);
+            }
+        }
+        let partial = match (kind, &mut self.partial) {
+            (Some(kind), _) => self.partial.insert(Partial::new(kind)),
+            (None, Some(partial)) => partial,
+            (None, None) => return Err(Error::UnexpectedContinuation),
+        };
+        partial.size += header.payload_len;
+        partial.frames += 1;
+        Ok(())
+    }
+
+    /// Unmasks and checks the frame bytes that arrived since the last call, in place. `kept`
+    /// is how many already-checked payload bytes are still at the front of the buffer.
+    /// Returns how many payload bytes of the frame are now in the buffer, all checked.
+    fn take_in(&mut self, kept: usize) -> Result<usize, Error> {
+        let (Some(frame), Some(partial)) = (&mut self.frame, &mut self.partial) else {
+            return Ok(0);
+        };
+        let start = frame.done - kept as u64;
+        let left = frame.header.payload_len - start;
+        let in_frame = usize::try_from(left).map_or(self.buf.len(), |left| left.min(self.buf.len()));
+        let fresh = &mut self.buf[kept..in_frame];
+        if let Some(key) = frame.header.mask {
+            apply_mask(fresh, key, (frame.done & 3) as usize);
+        }
+        if partial.kind == DataKind::Text {
+            partial.utf8.feed(fresh).map_err(|_| Error::InvalidUtf8)?;
+        }
+        frame.done = start + in_frame as u64;
+        Ok(in_frame)
+    }
+
+    /// Messages mode: leave the frame's payload in the buffer until it is whole, then move it
+    /// to the message (without copying when the message is one frame).
+    fn take_message_bytes(&mut self) -> Result<Step, Error> {
+        // In messages mode every checked byte of the frame is still in the buffer.
+        let kept = self.frame.as_ref().map_or(0, |f| f.done as usize);
+        let in_buffer = self.take_in(kept)?;
+        let Some(frame) = &self.frame else { return Ok(Step::Continue) };
+        if frame.done < frame.header.payload_len {
+            return Ok(Step::NeedMore);
+        }
+        let fin = frame.header.fin;
+        let payload = self.buf.split_to(in_buffer).freeze();
+        self.frame = None;
+        let Some(partial) = &mut self.partial else { return Ok(Step::Continue) };
+        partial.assembled.push(payload);
+        if !fin {
+            return Ok(Step::Continue);
+        }
+        let Some(mut partial) = self.partial.take() else { return Ok(Step::Continue) };
+        let data = std::mem::take(&mut partial.assembled).into_bytes();
+        Ok(Step::Emit(Incoming::Message(match partial.kind {
+            DataKind::Binary => Message::Binary(data),
+            DataKind::Text => {
+                partial.utf8.finish().map_err(|_| Error::InvalidUtf8)?;
+                Message::Text(Utf8Bytes::from_validated(data))
+            }
+        })))
+    }
+
+    /// Fragments mode: hand out whatever payload has arrived, text cut at a character boundary.
+    fn take_fragment_bytes(&mut self) -> Result<Step, Error> {
+        let available = self.take_in(0)?;
+        let (Some(frame), Some(partial)) = (&self.frame, &mut self.partial) else {
+            return Ok(Step::Continue);
+        };
+        let frame_done = frame.done == frame.header.payload_len;
+        if available == 0 && !frame_done {
+            return Ok(Step::NeedMore);
+        }
+        let fin = frame.header.fin && frame_done;
+        let mut piece = self.buf.split_to(available);
+        if frame_done {
+            self.frame = None;
+        }
+        let mut data = Bytes::new();
+        if partial.kind == DataKind::Text {
+            if !partial.held.is_empty() {
+                let need = utf8_width(partial.held[0]) - partial.held.len();
+                let k = need.min(piece.len());
+                partial.held.extend_from_slice(&piece[..k]);
+                piece.advance(k);
+                if partial.held.len() == utf8_width(partial.held[0]) {
+                    let char_bytes = std::mem::take(&mut partial.held);
+                    if piece.is_empty() {
+                        data = Bytes::from(char_bytes);
+                    } else {
+                        let mut joined = BytesMut::with_capacity(char_bytes.len() + piece.len());
+                        joined.extend_from_slice(&char_bytes);
+                        joined.extend_from_slice(&piece);
+                        piece = joined;
+                    }
+                }
+            }
+            if partial.held.is_empty() && !piece.is_empty() {
+                let unfinished = partial.utf8.pending();
+                partial.held = piece.split_off(piece.len() - unfinished).to_vec();
+                data = piece.freeze();
+            }
+            if fin {
+                partial.utf8.finish().map_err(|_| Error::InvalidUtf8)?;
+            }
+        } else {
+            data = piece.freeze();
+        }
+        if data.is_empty() && !fin {
+            return Ok(Step::Continue);
+        }
+        let first = std::mem::replace(&mut partial.first, false);
+        let kind = partial.kind;
+        if fin {
+            self.partial = None;
+        }
+        Ok(Step::Emit(Incoming::Fragment(Fragment { kind, data, first, fin })))
+    }
+}
+
+enum Step {
+    Emit(Incoming),
+    Continue,
+    NeedMore,
+}
+
+impl Partial {
+    fn new(kind: DataKind) -> Self {
+        Self {
+            kind,
+            utf8: Utf8Validator::new(),
+            size: 0,
+            frames: 0,
+            assembled: Assembled::Empty,
+            first: true,
+            held: Vec::new(),
+        }
+    }
+
+    fn assembled_len(&self) -> usize {
+        match &self.assembled {
+            Assembled::Empty => 0,
+            Assembled::One(bytes) => bytes.len(),
+            Assembled::Many(all) => all.len(),
+        }
+    }
+}
+
+/// The length of the UTF-8 sequence a leading byte starts (the validator has vouched for it).
+fn utf8_width(lead: u8) -> usize {
+    match lead {
+        0xF0.. => 4,
+        0xE0.. => 3,
+        0xC0.. => 2,
+        _ => 1,
+    }
+}

@@ -90,7 +90,8 @@ enum CloseState {
 /// let mut client = Connection::new(Role::Client, Config::default(), now);
 /// let mut server = Connection::new(Role::Server, Config::default(), now);
 /// client.send_text("hello").unwrap();
-/// let wire = client.outgoing().copy_to_bytes(client.outgoing().remaining());
+/// let out = client.outgoing();
+/// let wire = out.copy_to_bytes(out.remaining());
 /// server.receive(now, &wire).unwrap();
 /// match server.poll_event() {
 ///     Some(Event::Message(Message::Text(text))) => assert_eq!(text.as_str(), "hello"),
@@ -212,7 +213,12 @@ impl Connection {
                 self.timers.clear_all();
             }
             _ => {
-                self.finish(now, CloseCode::ABNORMAL, String::new(), Initiator::Peer, CloseCause::Eof);
+                // The peer's end of stream came first unless our close frame did.
+                let initiator = match self.close {
+                    CloseState::Sent => Initiator::Local,
+                    _ => Initiator::Peer,
+                };
+                self.finish(now, CloseCode::ABNORMAL, String::new(), initiator, CloseCause::Eof);
                 self.close = CloseState::Closed { shutdown: true, finished: true };
                 self.timers.clear_all();
             }
@@ -315,6 +321,13 @@ impl Connection {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// Events are waiting for [`poll_event`](Self::poll_event). An adapter may hold back
+    /// writes while this is true, to send all replies to one read in one write.
+    #[must_use]
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
     }
 
     /// The earliest deadline at which [`handle_timeout`](Self::handle_timeout) has work.

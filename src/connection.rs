@@ -48,6 +48,16 @@ pub struct Stats {
     pub messages_sent: u64,
 }
 
+/// What a received frame did that waits until the events before it are popped, so that the
+/// application's replies to those events go out before our close frame.
+#[derive(Debug)]
+enum Deferred {
+    /// The peer's close frame.
+    Close(CloseFrame),
+    /// A protocol violation.
+    Fail(Error),
+}
+
 /// Our side of the close handshake.
 #[derive(Debug)]
 enum CloseState {
@@ -68,10 +78,11 @@ enum CloseState {
 /// **commands** (`send_*`, [`close`](Self::close)) never block and never do I/O. After each of
 /// them, drain the **outputs**, in this order:
 ///
-/// 1. write [`outgoing`](Self::outgoing) to the peer until it is empty or the socket would block;
-/// 2. when [`wants_shutdown`](Self::wants_shutdown) and `outgoing` is empty, shut down the
+/// 1. pop [`poll_event`](Self::poll_event) until `None`, acting on each (replies sent while
+///    handling an event go out before a close that followed it on the wire);
+/// 2. write [`outgoing`](Self::outgoing) to the peer until it is empty or the socket would block;
+/// 3. when [`wants_shutdown`](Self::wants_shutdown) and `outgoing` is empty, shut down the
 ///    write half of the transport;
-/// 3. pop [`poll_event`](Self::poll_event) until `None`;
 /// 4. re-arm one timer at [`poll_timeout`](Self::poll_timeout), and call `handle_timeout` when
 ///    it fires.
 ///
@@ -105,6 +116,11 @@ pub struct Connection {
     receiver: Receiver,
     sender: Sender,
     events: VecDeque<Event>,
+    /// Set once a close frame or a protocol error is received while events wait; decoding
+    /// stops there and it takes effect when the last of those events is popped.
+    deferred: Option<Deferred>,
+    /// The latest time passed in, for effects applied from `poll_event`.
+    now: Instant,
     close: CloseState,
     timers: Timers,
     error: Option<Error>,
@@ -125,6 +141,8 @@ impl Connection {
             sender: Sender::new(role == Role::Client, &config),
             config,
             events: VecDeque::new(),
+            deferred: None,
+            now,
             close: CloseState::Open,
             timers,
             error: None,
@@ -168,37 +186,42 @@ impl Connection {
 
     /// Takes bytes received from the peer. Incomplete input is not an error: it waits for more.
     ///
-    /// Fails when the peer broke the protocol: the close frame with
-    /// [`Error::close_code`] is already queued, [`Event::Closed`] is queued, and every later
-    /// call returns the same error. After a clean close, further bytes are ignored.
+    /// Fails when the peer broke the protocol: the close frame with [`Error::close_code`] is
+    /// queued, [`Event::Closed`] is queued, and every later call returns the same error.
+    ///
+    /// A received close frame or protocol error takes effect in order: while events from
+    /// earlier frames wait to be popped, it waits too (this call returns `Ok`), and it acts when
+    /// the last of them is popped — so replies the application sends to those events go out
+    /// before our close frame. Bytes after it are ignored, as are bytes after a clean close.
     pub fn receive(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Error> {
+        self.now = now;
         if let Some(error) = self.error {
             return Err(error);
         }
-        if matches!(self.close, CloseState::Closed { .. }) {
+        if self.deferred.is_some() || matches!(self.close, CloseState::Closed { .. }) {
             return Ok(());
         }
         self.stats.bytes_received += bytes.len() as u64;
         self.receiver.extend(bytes);
         loop {
-            match self.receiver.next() {
+            let deferred = match self.receiver.next() {
                 Ok(Some(incoming)) => {
                     self.on_frame_activity(now);
-                    if let Err(error) = self.on_incoming(now, incoming) {
-                        self.fail(now, error);
-                        return Err(error);
-                    }
-                    if matches!(self.close, CloseState::Closed { .. }) {
-                        self.receiver.clear();
-                        return Ok(());
+                    match self.on_incoming(incoming) {
+                        Some(deferred) => deferred,
+                        None => continue,
                     }
                 }
                 Ok(None) => return Ok(()),
-                Err(error) => {
-                    self.fail(now, error);
-                    return Err(error);
-                }
+                Err(error) => Deferred::Fail(error),
+            };
+            self.receiver.clear();
+            if !self.events.is_empty() {
+                self.deferred = Some(deferred);
+                return Ok(());
             }
+            self.apply(deferred);
+            return self.error.map_or(Ok(()), Err);
         }
     }
 
@@ -207,6 +230,10 @@ impl Connection {
     /// Before the close handshake ends this is an abnormal closure: [`Event::Closed`] with
     /// 1006. Afterwards it is the expected end of the stream.
     pub fn receive_eof(&mut self, now: Instant) {
+        self.now = now;
+        if let Some(deferred) = self.deferred.take() {
+            self.apply(deferred);
+        }
         match self.close {
             CloseState::Closed { .. } => {
                 self.close = CloseState::Closed { shutdown: true, finished: true };
@@ -229,6 +256,7 @@ impl Connection {
     /// Acts on every deadline at or before `now`: keep-alive pings, the pong deadline, the close
     /// timeout and the wait for the peer's end of stream. Early or repeated calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
         while let Some(timer) = self.timers.expired(now) {
             self.timers.clear(timer);
             match timer {
@@ -295,6 +323,7 @@ impl Connection {
     /// Refuses reserved codes (1005, 1006, 1015) and reasons over 123 bytes. Not subject to
     /// backpressure.
     pub fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        self.now = now;
         self.check_open()?;
         if !code.is_sendable() {
             return Err(SendError::InvalidCloseCode(code));
@@ -317,9 +346,15 @@ impl Connection {
         self.sender.outgoing()
     }
 
-    /// The next event, or `None`. Pop until `None` after every input.
+    /// The next event, or `None`. Pop until `None` after every input, then write `outgoing`:
+    /// popping the last event may queue a close frame (see [`receive`](Self::receive)).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
+        if let Some(event) = self.events.pop_front() {
+            return Some(event);
+        }
+        let deferred = self.deferred.take()?;
+        self.apply(deferred);
         self.events.pop_front()
     }
 
@@ -327,7 +362,7 @@ impl Connection {
     /// writes while this is true, to send all replies to one read in one write.
     #[must_use]
     pub fn has_events(&self) -> bool {
-        !self.events.is_empty()
+        !self.events.is_empty() || self.deferred.is_some()
     }
 
     /// The earliest deadline at which [`handle_timeout`](Self::handle_timeout) has work.
@@ -387,7 +422,8 @@ impl Connection {
         }
     }
 
-    fn on_incoming(&mut self, now: Instant, incoming: Incoming) -> Result<(), Error> {
+    /// Acts on a decoded unit; a close frame is returned to take effect in order.
+    fn on_incoming(&mut self, incoming: Incoming) -> Option<Deferred> {
         match incoming {
             Incoming::Message(message) => {
                 self.stats.messages_received += 1;
@@ -406,13 +442,22 @@ impl Connection {
                 self.events.push_back(Event::Ping(payload));
             }
             Incoming::Pong(payload) => self.events.push_back(Event::Pong(payload)),
-            Incoming::Close(payload) => self.on_close_frame(now, &payload)?,
+            Incoming::Close(payload) => {
+                return Some(CloseFrame::parse(&payload).map_or_else(Deferred::Fail, Deferred::Close));
+            }
         }
-        Ok(())
+        None
     }
 
-    fn on_close_frame(&mut self, now: Instant, payload: &[u8]) -> Result<(), Error> {
-        let frame = CloseFrame::parse(payload)?;
+    fn apply(&mut self, deferred: Deferred) {
+        match deferred {
+            Deferred::Close(frame) => self.on_close_frame(frame),
+            Deferred::Fail(error) => self.fail(self.now, error),
+        }
+    }
+
+    fn on_close_frame(&mut self, frame: CloseFrame) {
+        let now = self.now;
         let initiator = match self.close {
             // RFC 6455 §5.5.1: reply with a close frame, echoing the code.
             CloseState::Open => {
@@ -422,7 +467,6 @@ impl Connection {
             _ => Initiator::Local,
         };
         self.finish(now, frame.code, frame.reason, initiator, CloseCause::Handshake);
-        Ok(())
     }
 
     /// Fails the connection (RFC 6455 §7.1.7): queue our close with the error's code unless one

@@ -91,8 +91,8 @@ impl Outgoing {
         self.segments.push_back(payload);
     }
 
-    /// Queues a pong, replacing one that is queued and not yet started.
-    pub(crate) fn push_pong(&mut self, header: &FrameHeader, payload: &[u8]) {
+    /// Queues a pong; with `coalesce`, it replaces a queued pong not yet started.
+    pub(crate) fn push_pong(&mut self, header: &FrameHeader, payload: &[u8], coalesce: bool) {
         let mut frame = BytesMut::with_capacity(MAX_HEADER_LEN + payload.len());
         let mut head = [0; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
@@ -102,7 +102,7 @@ impl Outgoing {
             apply_mask(&mut frame[head_len..], key, 0);
         }
         let frame = frame.freeze();
-        if let Some(slot) = self.unstarted_pong() {
+        if let Some(slot) = self.unstarted_pong().filter(|_| coalesce) {
             self.len -= self.segments[slot].len();
             self.len += frame.len();
             self.segments[slot] = frame;
@@ -211,18 +211,26 @@ mod tests {
     #[test]
     fn a_newer_pong_replaces_an_unsent_one() {
         let mut out = Outgoing::default();
-        out.push_pong(&header(OpCode::Pong, 1, None), b"a");
+        out.push_pong(&header(OpCode::Pong, 1, None), b"a", true);
         out.push_copied(&header(OpCode::Text, 1, None), b"x");
-        out.push_pong(&header(OpCode::Pong, 2, None), b"bb");
+        out.push_pong(&header(OpCode::Pong, 2, None), b"bb", true);
         assert_eq!(drain(&mut out, 1), b"\x8a\x02bb\x81\x01x");
+    }
+
+    #[test]
+    fn pongs_are_kept_apart_unless_asked_to_coalesce() {
+        let mut out = Outgoing::default();
+        out.push_pong(&header(OpCode::Pong, 1, None), b"a", false);
+        out.push_pong(&header(OpCode::Pong, 1, None), b"b", false);
+        assert_eq!(drain(&mut out, 100), b"\x8a\x01a\x8a\x01b");
     }
 
     #[test]
     fn a_pong_already_started_is_finished_and_the_new_one_follows() {
         let mut out = Outgoing::default();
-        out.push_pong(&header(OpCode::Pong, 1, None), b"a");
+        out.push_pong(&header(OpCode::Pong, 1, None), b"a", true);
         out.advance(1);
-        out.push_pong(&header(OpCode::Pong, 1, None), b"b");
+        out.push_pong(&header(OpCode::Pong, 1, None), b"b", true);
         assert_eq!(drain(&mut out, 100), b"\x01a\x8a\x01b");
     }
 
@@ -248,7 +256,7 @@ mod tests {
             let mut out = Outgoing::default();
             out.push_copied(&header(OpCode::Text, 2, None), b"hi");
             out.push_owned(&header(OpCode::Binary, 1000, None), Bytes::from(vec![9; 1000]));
-            out.push_pong(&header(OpCode::Pong, 0, None), b"");
+            out.push_pong(&header(OpCode::Pong, 0, None), b"", true);
             out.push_copied(&header(OpCode::Text, 1, None), b"z");
             out
         };

@@ -125,7 +125,11 @@ impl Sender {
         }
         let header = self.header(true, opcode, payload.len());
         if opcode == OpCode::Pong {
-            self.outgoing.push_pong(&header, payload);
+            // RFC 6455 §5.5.3 lets a pong answer only the latest ping. Every ping gets its
+            // pong while the peer reads; once our writes back up, only the latest does, so
+            // a flood of pings cannot grow the queue.
+            let coalesce = self.outgoing.len() >= self.high_water;
+            self.outgoing.push_pong(&header, payload, coalesce);
         } else {
             self.outgoing.push_copied(&header, payload);
         }

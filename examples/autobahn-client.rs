@@ -38,7 +38,11 @@ fn main() -> ExitCode {
 }
 
 fn options() -> Options {
-    let config = Config::default().max_message_size(64 << 20).max_frame_size(64 << 20).keep_alive(None);
+    let config = Config::default()
+        .max_message_size(64 << 20)
+        .max_frame_size(64 << 20)
+        .max_fragments(1 << 20)
+        .keep_alive(None);
     Options::default().config(config)
 }
 

@@ -35,8 +35,12 @@ fn main() -> ExitCode {
         }
     };
     eprintln!("autobahn-server listening on {addr} ({runtime})");
-    // Autobahn's 9.* cases send messages and frames of up to 16 MiB.
-    let config = Config::default().max_message_size(64 << 20).max_frame_size(64 << 20).keep_alive(None);
+    // Autobahn's 9.* cases send messages and frames of up to 16 MiB, some in 64-byte fragments.
+    let config = Config::default()
+        .max_message_size(64 << 20)
+        .max_frame_size(64 << 20)
+        .max_fragments(1 << 20)
+        .keep_alive(None);
     let options = Options::default().config(config);
     for stream in listener.incoming().flatten() {
         let options = options.clone();

@@ -107,7 +107,15 @@ where
             return Err(SocketError::Rejected(status));
         }
     };
-    let response = handshake.accept(&accept)?;
+    let response = match handshake.accept(&accept) {
+        Ok(response) => response,
+        Err(error) => {
+            // The application chose a subprotocol or extension the client did not offer.
+            let _ = stream.write_all(&handshake.reject(500, "")).and_then(|()| stream.flush());
+            let _ = stream.shutdown_write();
+            return Err(SocketError::Handshake(error));
+        }
+    };
     stream.write_all(&response).map_err(|e| timeout_or_io(e, "handshake"))?;
     stream.flush()?;
     let info = Info {

@@ -55,6 +55,7 @@ impl<S: Transport> Driver<S> {
 
     /// Feeds bytes that arrived together with the handshake.
     pub fn receive_initial(&mut self, bytes: &[u8]) {
+        self.info.bytes_read += bytes.len() as u64;
         if let Err(error) = self.conn.receive(Instant::now(), bytes) {
             self.error = Some(error);
         }

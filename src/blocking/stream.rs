@@ -45,15 +45,18 @@ impl<S: Transport> ByteStream<S> {
         Self { driver, piece: Bytes::new(), message_done: false, ended: false, writing: false }
     }
 
-    /// Skips what is left of the current incoming message and starts reading the next.
-    /// Returns `false` when the connection has ended instead.
+    /// Skips what is left of the current incoming message and waits for the next one to
+    /// begin. Returns `false` when the connection ended instead.
     pub fn next_message(&mut self) -> io::Result<bool> {
         while !self.message_done && !self.ended {
             self.piece.clear();
             self.fill()?;
         }
         self.piece.clear();
-        self.message_done = false;
+        if !self.ended {
+            self.message_done = false;
+            self.fill()?;
+        }
         Ok(!self.ended)
     }
 

@@ -150,7 +150,7 @@ pub enum CloseCause {
 ///
 /// `code` follows RFC 6455 §7.1.5: the code of the first close frame received, 1005 when that
 /// frame carried none, and 1006 when no close frame was received at all. On a protocol failure
-/// it is the code we sent.
+/// it is the failure's code (the code of our close frame, unless ours had already been sent).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CloseOutcome {
     /// The connection close code.

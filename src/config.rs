@@ -18,11 +18,12 @@ pub enum Delivery {
     Fragments,
 }
 
-/// Keep-alive: a ping after `interval` without any received frame, and failure when nothing
-/// arrives within `timeout` of that ping (ASP.NET's `KeepAliveInterval` and `KeepAliveTimeout`).
+/// Keep-alive: a ping after `interval` in which nothing was received, and failure when nothing
+/// arrives within `timeout` of the first unanswered ping (ASP.NET's `KeepAliveInterval` and
+/// `KeepAliveTimeout`). A zero interval turns keep-alive off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeepAlive {
-    /// Idle time after which a ping is sent.
+    /// Idle time after which a ping is sent; zero turns keep-alive off.
     pub interval: Duration,
     /// How long to wait for any frame after that ping before the connection is failed.
     pub timeout: Duration,

@@ -131,6 +131,8 @@ pub struct Connection {
 impl Connection {
     /// A connection whose opening handshake is done (here or by another HTTP stack).
     pub fn new(role: Role, config: Config, now: Instant) -> Self {
+        let keep_alive = config.keep_alive.filter(|k| !k.interval.is_zero());
+        let config = Config { keep_alive, ..config };
         let mut timers = Timers::default();
         if let Some(keep_alive) = config.keep_alive {
             timers.set(Timer::Ping, now + keep_alive.interval);
@@ -202,16 +204,16 @@ impl Connection {
             return Ok(());
         }
         self.stats.bytes_received += bytes.len() as u64;
+        if !bytes.is_empty() {
+            self.on_peer_activity(now);
+        }
         self.receiver.extend(bytes);
         loop {
             let deferred = match self.receiver.next() {
-                Ok(Some(incoming)) => {
-                    self.on_frame_activity(now);
-                    match self.on_incoming(incoming) {
-                        Some(deferred) => deferred,
-                        None => continue,
-                    }
-                }
+                Ok(Some(incoming)) => match self.on_incoming(incoming) {
+                    Some(deferred) => deferred,
+                    None => continue,
+                },
                 Ok(None) => return Ok(()),
                 Err(error) => Deferred::Fail(error),
             };
@@ -257,7 +259,13 @@ impl Connection {
     /// timeout and the wait for the peer's end of stream. Early or repeated calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
-        while let Some(timer) = self.timers.expired(now) {
+        // Each timer fires at most once per call, so one re-armed at or before `now` (a zero
+        // keep-alive interval) cannot spin.
+        let mut fired = [Timer::Ping; 4];
+        let mut count = 0;
+        while let Some(timer) = self.timers.expired(now, &fired[..count]) {
+            fired[count] = timer;
+            count += 1;
             self.timers.clear(timer);
             match timer {
                 Timer::Ping => self.send_keep_alive_ping(now),
@@ -414,8 +422,10 @@ impl Connection {
         let _ = self.sender.send_control(OpCode::Close, &payload[..len]);
     }
 
-    /// Any frame from the peer shows it is alive: restart the keep-alive clock.
-    fn on_frame_activity(&mut self, now: Instant) {
+    /// Anything from the peer shows it is alive, including part of a frame (a large frame or a
+    /// fragmented message may take longer than the interval to arrive): restart the keep-alive
+    /// clock.
+    fn on_peer_activity(&mut self, now: Instant) {
         if let (Some(keep_alive), CloseState::Open) = (self.config.keep_alive, &self.close) {
             self.timers.clear(Timer::PongDeadline);
             self.timers.set(Timer::Ping, now + keep_alive.interval);
@@ -483,7 +493,6 @@ impl Connection {
             Initiator::Local,
             CloseCause::Failed(error),
         );
-        self.close = CloseState::Closed { shutdown: true, finished: false };
     }
 
     /// Ends the connection without a close handshake (a timeout): nothing more is sent.
@@ -521,7 +530,11 @@ impl Connection {
         };
         self.ping_count += 1;
         let _ = self.send_control(OpCode::Ping, &self.ping_count.to_be_bytes());
-        self.timers.set(Timer::PongDeadline, now + keep_alive.timeout);
+        // The deadline counts from the first unanswered ping: a later ping (an interval shorter
+        // than the timeout) must not push it back, or a silent peer would never be detected.
+        if self.timers.get(Timer::PongDeadline).is_none() {
+            self.timers.set(Timer::PongDeadline, now + keep_alive.timeout);
+        }
         self.timers.set(Timer::Ping, now + keep_alive.interval);
     }
 }

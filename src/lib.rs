@@ -87,6 +87,6 @@ pub use handshake::HandshakeError;
 pub use info::Info;
 pub use message::{DataKind, Event, Fragment, Message, Utf8Bytes};
 pub use outgoing::Outgoing;
-pub use rng::{Rng, RngSource};
+pub use rng::{FillFn, Rng, RngSource};
 #[cfg(feature = "blocking")]
 pub use socket_error::{ErrorKind, SocketError};

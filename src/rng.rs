@@ -7,6 +7,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+/// A caller-supplied function that fills a buffer with random bytes.
+pub type FillFn = dyn Fn(&mut [u8]) + Send + Sync;
+
 /// Where random bytes come from; a field of [`Config`](crate::Config).
 #[derive(Clone, Default)]
 pub enum RngSource {
@@ -16,7 +19,7 @@ pub enum RngSource {
     /// A deterministic generator from a seed. **Predictable**: for tests and fuzzing only.
     Seeded(u64),
     /// A caller-supplied function that fills the buffer it is given.
-    Custom(Arc<dyn Fn(&mut [u8]) + Send + Sync>),
+    Custom(Arc<FillFn>),
 }
 
 impl fmt::Debug for RngSource {
@@ -47,7 +50,7 @@ pub struct Rng {
 enum Kind {
     Os { batch: Option<Box<[u8; BATCH]>>, used: usize },
     Seeded(u64),
-    Custom(Arc<dyn Fn(&mut [u8]) + Send + Sync>),
+    Custom(Arc<FillFn>),
 }
 
 impl Rng {

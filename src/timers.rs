@@ -41,9 +41,15 @@ impl Timers {
         self.deadlines.iter().flatten().min().copied()
     }
 
-    /// The timer with the earliest deadline at or before `now`.
-    pub fn expired(&self, now: Instant) -> Option<Timer> {
+    /// The deadline of `timer`, if set.
+    pub fn get(&self, timer: Timer) -> Option<Instant> {
+        self.deadlines[timer as usize]
+    }
+
+    /// The timer with the earliest deadline at or before `now`, leaving out those in `skip`.
+    pub fn expired(&self, now: Instant, skip: &[Timer]) -> Option<Timer> {
         ALL.into_iter()
+            .filter(|t| !skip.contains(t))
             .filter_map(|t| Some((self.deadlines[t as usize]?, t)))
             .filter(|(at, _)| *at <= now)
             .min_by_key(|(at, _)| *at)

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use wsproto::{Config, Connection, Event, Role, RngSource};
+use wsproto::{Config, Connection, Event, RngSource, Role};
 
 fn config() -> Config {
     Config::default().max_message_size(64 << 20).max_frame_size(64 << 20).rng(RngSource::Seeded(1))

@@ -61,7 +61,10 @@ fn run(base: &str, agent: &str) -> Result<(), SocketError> {
             Err(e) => eprintln!("case {case}: {e}"),
         }
     }
-    let mut ws = blocking::connect_with(ClientRequest::new(&format!("{base}/updateReports?agent={agent}"))?, &options())?;
+    let mut ws = blocking::connect_with(
+        ClientRequest::new(&format!("{base}/updateReports?agent={agent}"))?,
+        &options(),
+    )?;
     while ws.recv()?.is_some() {}
     Ok(())
 }

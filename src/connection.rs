@@ -66,7 +66,10 @@ enum CloseState {
     Sent,
     /// The outcome was reported. `shutdown`: the write half should be shut down;
     /// `finished`: nothing more will happen.
-    Closed { shutdown: bool, finished: bool },
+    Closed {
+        shutdown: bool,
+        finished: bool,
+    },
 }
 
 /// A WebSocket connection after the opening handshake, with no I/O of its own.
@@ -508,7 +511,14 @@ impl Connection {
 
     /// Reports the outcome and enters `Closed`, waiting up to the close timeout for the
     /// peer's end of stream (RFC 6455 §7.1.1).
-    fn finish(&mut self, now: Instant, code: CloseCode, reason: String, initiator: Initiator, cause: CloseCause) {
+    fn finish(
+        &mut self,
+        now: Instant,
+        code: CloseCode,
+        reason: String,
+        initiator: Initiator,
+        cause: CloseCause,
+    ) {
         if matches!(self.close, CloseState::Closed { .. }) {
             return;
         }

@@ -48,9 +48,7 @@ impl Error {
     pub const fn close_code(self) -> CloseCode {
         match self {
             Self::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
-            Self::FrameTooBig | Self::MessageTooBig | Self::TooManyFragments => {
-                CloseCode::MESSAGE_TOO_BIG
-            }
+            Self::FrameTooBig | Self::MessageTooBig | Self::TooManyFragments => CloseCode::MESSAGE_TOO_BIG,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }

@@ -217,7 +217,8 @@ mod tests {
     #[test]
     fn encode_uses_the_minimal_length_form() {
         let mut out = [0; MAX_HEADER_LEN];
-        let header = |payload_len| FrameHeader { fin: true, rsv: 0, opcode: OpCode::Binary, mask: None, payload_len };
+        let header =
+            |payload_len| FrameHeader { fin: true, rsv: 0, opcode: OpCode::Binary, mask: None, payload_len };
         assert_eq!(header(125).encode(&mut out), 2);
         assert_eq!(header(126).encode(&mut out), 4);
         assert_eq!(header(0xFFFF).encode(&mut out), 4);

@@ -50,7 +50,7 @@
 //! A peer that breaks the protocol gets the right close code (1002, 1007, 1009) and
 //! [`Connection::receive`] returns an [`Error`]; a command the connection refuses returns a
 //! [`SendError`] and changes nothing; a failed handshake is a
-//! [`HandshakeError`](handshake::HandshakeError) that knows its HTTP status. A clean close is
+//! [`HandshakeError`] that knows its HTTP status. A clean close is
 //! an [`Event::Closed`], never an error.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -63,12 +63,12 @@ mod connection;
 mod error;
 pub mod frame;
 pub mod handshake;
+#[cfg(feature = "blocking")]
+mod info;
 pub mod mask;
 mod message;
 mod outgoing;
 mod receiver;
-#[cfg(feature = "blocking")]
-mod info;
 mod rng;
 mod sender;
 #[cfg(feature = "blocking")]

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use proptest::prelude::*;
 use wsproto::handshake::{
-    Accept, ClientHandshake, ClientRequest, HandshakeError, Request, ServerHandshake,
-    ServerResponse, WsUrl, accept_key,
+    Accept, ClientHandshake, ClientRequest, HandshakeError, Request, ServerHandshake, ServerResponse, WsUrl,
+    accept_key,
 };
 use wsproto::{Config, RngSource};
 
@@ -53,10 +53,7 @@ fn response_head(err: HandshakeError) -> String {
 
 /// Feeds `input` in `chunks` (sizes, cycled; the rest whole) until the handshake completes or
 /// fails; returns the outcome and every byte after the head (trailing plus unfed chunks).
-fn server_feed(
-    input: &[u8],
-    chunks: &[usize],
-) -> (Result<Option<Request>, HandshakeError>, Vec<u8>) {
+fn server_feed(input: &[u8], chunks: &[usize]) -> (Result<Option<Request>, HandshakeError>, Vec<u8>) {
     let mut server = ServerHandshake::new(&config(), Instant::now());
     let mut rest = input;
     let mut sizes = chunks.iter().copied().filter(|&n| n > 0).cycle();
@@ -122,9 +119,7 @@ fn client_receive(
 }
 
 fn chat_request() -> ClientRequest {
-    ClientRequest::new("ws://server.example.com/chat")
-        .and_then(|r| r.protocol("chat"))
-        .unwrap()
+    ClientRequest::new("ws://server.example.com/chat").and_then(|r| r.protocol("chat")).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -141,10 +136,7 @@ fn accept_key_of_the_rfc_example_nonce_is_the_rfc_example_value() {
 #[test]
 fn ipv6_url_with_port_and_query_parses_into_its_parts() {
     let url = WsUrl::parse("ws://[::1]:9001/x?y=1").unwrap();
-    assert_eq!(
-        (url.host(), url.port(), url.path_and_query()),
-        ("::1", 9001, "/x?y=1")
-    );
+    assert_eq!((url.host(), url.port(), url.path_and_query()), ("::1", 9001, "/x?y=1"));
     assert_eq!(url.host_header(), "[::1]:9001");
     assert!(!url.is_secure());
 }
@@ -153,10 +145,7 @@ fn ipv6_url_with_port_and_query_parses_into_its_parts() {
 fn default_ports_are_80_for_ws_and_443_for_wss() {
     assert_eq!(WsUrl::parse("ws://h").unwrap().port(), 80);
     let url = WsUrl::parse("wss://h/p").unwrap();
-    assert_eq!(
-        (url.port(), url.is_secure(), url.host_header()),
-        (443, true, "h".to_owned())
-    );
+    assert_eq!((url.port(), url.is_secure(), url.host_header()), (443, true, "h".to_owned()));
 }
 
 #[test]
@@ -168,27 +157,14 @@ fn uppercase_scheme_is_accepted() {
 
 #[test]
 fn url_with_a_fragment_is_refused() {
-    assert!(matches!(
-        WsUrl::parse("ws://h/chat#x"),
-        Err(HandshakeError::InvalidUrl(_))
-    ));
+    assert!(matches!(WsUrl::parse("ws://h/chat#x"), Err(HandshakeError::InvalidUrl(_))));
     assert!(ClientRequest::new("wss://h/#").is_err());
 }
 
 #[test]
 fn urls_with_other_schemes_userinfo_empty_host_or_bad_port_are_refused() {
-    for url in [
-        "http://h/",
-        "ws://u@h/",
-        "ws:///x",
-        "ws://h:0/",
-        "ws://h:70000/",
-        "ws://h /",
-    ] {
-        assert!(
-            matches!(WsUrl::parse(url), Err(HandshakeError::InvalidUrl(_))),
-            "{url}"
-        );
+    for url in ["http://h/", "ws://u@h/", "ws:///x", "ws://h:0/", "ws://h:70000/", "ws://h /"] {
+        assert!(matches!(WsUrl::parse(url), Err(HandshakeError::InvalidUrl(_))), "{url}");
     }
 }
 
@@ -206,34 +182,18 @@ fn client_and_server_complete_a_round_trip_selecting_chat() {
     let mut client = ClientHandshake::new(request, &config(), now);
     let mut server = ServerHandshake::new(&config(), now);
 
-    let request = server
-        .receive(client.request_bytes())
-        .unwrap()
-        .expect("complete request");
-    assert_eq!(
-        (request.method(), request.path(), request.query()),
-        ("GET", "/chat", Some("room=7"))
-    );
+    let request = server.receive(client.request_bytes()).unwrap().expect("complete request");
+    assert_eq!((request.method(), request.path(), request.query()), ("GET", "/chat", Some("room=7")));
     assert_eq!(request.host(), "server.example.com:9001");
     assert_eq!(request.origin(), Some("http://example.com"));
     assert_eq!(request.protocols(), ["superchat", "chat"]);
     assert_eq!(request.key(), client.key());
 
-    let response = server
-        .accept(&Accept::new().protocol("chat").header("Server", "t"))
-        .unwrap();
-    let accepted = client
-        .receive(&response)
-        .unwrap()
-        .expect("complete response");
+    let response = server.accept(&Accept::new().protocol("chat").header("Server", "t")).unwrap();
+    let accepted = client.receive(&response).unwrap().expect("complete response");
     assert_eq!(accepted.protocol.as_deref(), Some("chat"));
     assert!(accepted.extensions.is_empty());
-    assert!(
-        accepted
-            .headers
-            .iter()
-            .any(|(n, v)| n == "Server" && v == b"t")
-    );
+    assert!(accepted.headers.iter().any(|(n, v)| n == "Server" && v == b"t"));
     assert!(accepted.trailing.is_empty());
 }
 
@@ -244,10 +204,7 @@ fn client_hands_on_frame_bytes_that_arrive_with_the_response() {
         bytes.extend_from_slice(b"\x81\x05hello\x89\x00");
         bytes
     });
-    assert_eq!(
-        &accepted.unwrap().unwrap().trailing[..],
-        b"\x81\x05hello\x89\x00"
-    );
+    assert_eq!(&accepted.unwrap().unwrap().trailing[..], b"\x81\x05hello\x89\x00");
 }
 
 #[test]
@@ -259,8 +216,7 @@ fn client_refuses_a_wrong_accept_key() {
 #[test]
 fn client_refuses_a_missing_accept_key() {
     let result = client_receive(chat_request(), |_| {
-        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
-            .to_vec()
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n".to_vec()
     });
     assert_eq!(result, Err(HandshakeError::BadAccept));
 }
@@ -279,14 +235,11 @@ fn client_refuses_a_non_101_status_and_the_error_carries_it() {
 
 #[test]
 fn client_refuses_a_protocol_it_did_not_offer() {
-    let result = client_receive(chat_request(), |key| {
-        response_to(key, "Sec-WebSocket-Protocol: superchat\r\n")
-    });
+    let result =
+        client_receive(chat_request(), |key| response_to(key, "Sec-WebSocket-Protocol: superchat\r\n"));
     assert_eq!(result, Err(HandshakeError::UnofferedProtocol));
     let none_offered = ClientRequest::new("ws://h/").unwrap();
-    let result = client_receive(none_offered, |key| {
-        response_to(key, "Sec-WebSocket-Protocol: chat\r\n")
-    });
+    let result = client_receive(none_offered, |key| response_to(key, "Sec-WebSocket-Protocol: chat\r\n"));
     assert_eq!(result, Err(HandshakeError::UnofferedProtocol));
 }
 
@@ -297,9 +250,7 @@ fn client_refuses_an_extension_it_did_not_offer() {
     });
     assert_eq!(result, Err(HandshakeError::UnofferedExtension));
     let offered = chat_request().extension("x-a").unwrap();
-    let result = client_receive(offered, |key| {
-        response_to(key, "Sec-WebSocket-Extensions: x-a, x-b\r\n")
-    });
+    let result = client_receive(offered, |key| response_to(key, "Sec-WebSocket-Extensions: x-a, x-b\r\n"));
     assert_eq!(result, Err(HandshakeError::UnofferedExtension));
 }
 
@@ -330,10 +281,7 @@ fn client_refuses_a_response_with_2000_header_fields_without_panicking() {
 fn client_refuses_caller_headers_with_cr_lf_or_nul_and_handshake_owned_names() {
     let request = ClientRequest::new("ws://h/").unwrap();
     for value in ["a\r\nX-Injected: 1", "a\rb", "a\nb", "a\0b"] {
-        assert_eq!(
-            request.clone().header("X-Custom", value),
-            Err(HandshakeError::InvalidHeaderValue)
-        );
+        assert_eq!(request.clone().header("X-Custom", value), Err(HandshakeError::InvalidHeaderValue));
     }
     for name in [
         "Host",
@@ -346,25 +294,13 @@ fn client_refuses_caller_headers_with_cr_lf_or_nul_and_handshake_owned_names() {
         "Sec-WebSocket-Extensions",
     ] {
         assert!(
-            matches!(
-                request.clone().header(name, "x"),
-                Err(HandshakeError::ReservedHeader(_))
-            ),
+            matches!(request.clone().header(name, "x"), Err(HandshakeError::ReservedHeader(_))),
             "{name}"
         );
     }
-    assert_eq!(
-        request.clone().header("Bad:Name", "x"),
-        Err(HandshakeError::InvalidToken("header name"))
-    );
-    assert_eq!(
-        request.clone().protocol("a b"),
-        Err(HandshakeError::InvalidToken("subprotocol"))
-    );
-    assert_eq!(
-        request.extension("x\r\n"),
-        Err(HandshakeError::InvalidHeaderValue)
-    );
+    assert_eq!(request.clone().header("Bad:Name", "x"), Err(HandshakeError::InvalidToken("header name")));
+    assert_eq!(request.clone().protocol("a b"), Err(HandshakeError::InvalidToken("subprotocol")));
+    assert_eq!(request.extension("x\r\n"), Err(HandshakeError::InvalidHeaderValue));
 }
 
 #[test]
@@ -373,14 +309,8 @@ fn client_times_out_at_the_handshake_deadline() {
     let config = config().handshake_timeout(Duration::from_secs(5));
     let mut client = ClientHandshake::new(chat_request(), &config, now);
     assert_eq!(client.poll_timeout(), now + Duration::from_secs(5));
-    assert_eq!(
-        client.handle_timeout(now + Duration::from_millis(4999)),
-        Ok(())
-    );
-    assert_eq!(
-        client.handle_timeout(now + Duration::from_secs(5)),
-        Err(HandshakeError::Timeout)
-    );
+    assert_eq!(client.handle_timeout(now + Duration::from_millis(4999)), Ok(()));
+    assert_eq!(client.handle_timeout(now + Duration::from_secs(5)), Err(HandshakeError::Timeout));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -420,34 +350,22 @@ fn server_hands_on_a_frame_pipelined_after_the_request() {
     input.extend_from_slice(b"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58");
     let mut server = ServerHandshake::new(&config(), Instant::now());
     assert!(server.receive(&input).unwrap().is_some());
-    assert_eq!(
-        &server.take_trailing()[..],
-        b"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"
-    );
+    assert_eq!(&server.take_trailing()[..], b"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58");
 }
 
 #[test]
 fn server_answers_a_non_get_method_with_405_and_allow_get() {
     let err = server_error(&request_with("").replacen(b"GET", b"POST"));
-    assert_eq!(
-        (err, err.status()),
-        (HandshakeError::MethodNotAllowed, Some(405))
-    );
+    assert_eq!((err, err.status()), (HandshakeError::MethodNotAllowed, Some(405)));
     assert!(response_head(err).contains("\r\nAllow: GET"));
 }
 
 #[test]
 fn server_answers_http_1_0_with_400() {
     let err = server_error(&request_with("").replacen(b"HTTP/1.1", b"HTTP/1.0"));
-    assert_eq!(
-        (err, err.status()),
-        (HandshakeError::UnsupportedHttpVersion, Some(400))
-    );
+    assert_eq!((err, err.status()), (HandshakeError::UnsupportedHttpVersion, Some(400)));
     assert!(response_head(err).starts_with("HTTP/1.1 400 Bad Request\r\n"));
-    assert_eq!(
-        server_error(&request_with("").replacen(b"HTTP/1.1", b"HTTP/2.0")).status(),
-        Some(400)
-    );
+    assert_eq!(server_error(&request_with("").replacen(b"HTTP/1.1", b"HTTP/2.0")).status(), Some(400));
 }
 
 #[test]
@@ -459,10 +377,7 @@ fn server_answers_a_missing_host_with_400() {
         &format!("Sec-WebSocket-Key: {KEY}"),
         "Sec-WebSocket-Version: 13",
     ]));
-    assert_eq!(
-        (err, err.status()),
-        (HandshakeError::MissingHeader("Host"), Some(400))
-    );
+    assert_eq!((err, err.status()), (HandshakeError::MissingHeader("Host"), Some(400)));
 }
 
 #[test]
@@ -470,55 +385,31 @@ fn server_answers_a_request_without_upgrade_websocket_with_426_naming_websocket(
     // RFC 7231 §6.5.15: 426 tells the client which protocol to upgrade to.
     for upgrade in ["", "Upgrade: h2c", "Upgrade: websockets"] {
         let key = format!("Sec-WebSocket-Key: {KEY}");
-        let mut lines = vec![
-            "GET / HTTP/1.1",
-            "Host: h",
-            "Connection: Upgrade",
-            "Sec-WebSocket-Version: 13",
-            &key,
-        ];
+        let mut lines =
+            vec!["GET / HTTP/1.1", "Host: h", "Connection: Upgrade", "Sec-WebSocket-Version: 13", &key];
         if !upgrade.is_empty() {
             lines.push(upgrade);
         }
         let err = server_error(&request_from(&lines));
-        assert_eq!(
-            (err, err.status()),
-            (HandshakeError::NotWebSocket, Some(426)),
-            "{upgrade}"
-        );
+        assert_eq!((err, err.status()), (HandshakeError::NotWebSocket, Some(426)), "{upgrade}");
         assert!(response_head(err).contains("\r\nUpgrade: websocket\r\n"));
     }
 }
 
 #[test]
 fn server_answers_a_connection_header_without_upgrade_with_400() {
-    let err =
-        server_error(&request_with("").replacen(b"Connection: Upgrade", b"Connection: keep-alive"));
-    assert_eq!(
-        (err, err.status()),
-        (HandshakeError::InvalidHeader("Connection"), Some(400))
-    );
-    let err =
-        server_error(&request_with("").replacen(b"Connection: Upgrade", b"X-Connection: Upgrade"));
-    assert_eq!(
-        (err, err.status()),
-        (HandshakeError::MissingHeader("Connection"), Some(400))
-    );
+    let err = server_error(&request_with("").replacen(b"Connection: Upgrade", b"Connection: keep-alive"));
+    assert_eq!((err, err.status()), (HandshakeError::InvalidHeader("Connection"), Some(400)));
+    let err = server_error(&request_with("").replacen(b"Connection: Upgrade", b"X-Connection: Upgrade"));
+    assert_eq!((err, err.status()), (HandshakeError::MissingHeader("Connection"), Some(400)));
 }
 
 #[test]
 fn server_answers_a_version_other_than_13_with_426_and_sec_websocket_version_13() {
     // RFC 6455 §4.2.2 item 4.
-    for version in [
-        &b"Sec-WebSocket-Version: 8"[..],
-        b"Sec-WebSocket-Version: 13, 8",
-        b"X-Nothing: 13",
-    ] {
+    for version in [&b"Sec-WebSocket-Version: 8"[..], b"Sec-WebSocket-Version: 13, 8", b"X-Nothing: 13"] {
         let err = server_error(&request_with("").replacen(b"Sec-WebSocket-Version: 13", version));
-        assert_eq!(
-            (err, err.status()),
-            (HandshakeError::UnsupportedVersion, Some(426))
-        );
+        assert_eq!((err, err.status()), (HandshakeError::UnsupportedVersion, Some(426)));
         assert!(response_head(err).contains("\r\nSec-WebSocket-Version: 13"));
     }
 }
@@ -526,13 +417,7 @@ fn server_answers_a_version_other_than_13_with_426_and_sec_websocket_version_13(
 #[test]
 fn server_answers_a_missing_key_with_400() {
     let err = server_error(&request_with("").replacen(b"Sec-WebSocket-Key", b"Sec-WebSocket-Kez"));
-    assert_eq!(
-        (err, err.status()),
-        (
-            HandshakeError::MissingHeader("Sec-WebSocket-Key"),
-            Some(400)
-        )
-    );
+    assert_eq!((err, err.status()), (HandshakeError::MissingHeader("Sec-WebSocket-Key"), Some(400)));
 }
 
 #[test]
@@ -543,12 +428,7 @@ fn server_answers_a_duplicated_key_with_400() {
 
 #[test]
 fn server_answers_a_key_that_is_not_base64_of_16_bytes_with_400() {
-    for key in [
-        &b"not base64!"[..],
-        b"AAAAAAAAAAAAAAAAAAAAAA==AA",
-        b"AAAAAAAAAAAAAAAAAAAAAAAA",
-        b"",
-    ] {
+    for key in [&b"not base64!"[..], b"AAAAAAAAAAAAAAAAAAAAAA==AA", b"AAAAAAAAAAAAAAAAAAAAAAAA", b""] {
         let input = request_with("").replacen(KEY.as_bytes(), key);
         let err = server_error(&input);
         assert_eq!(
@@ -569,11 +449,7 @@ fn server_answers_malformed_http_with_400() {
         b"GET / HTTP/1.1\r\nHost : h\r\n\r\n",
     ] {
         let err = server_error(input);
-        assert_eq!(
-            (err, err.status()),
-            (HandshakeError::Malformed, Some(400)),
-            "{input:?}"
-        );
+        assert_eq!((err, err.status()), (HandshakeError::Malformed, Some(400)), "{input:?}");
     }
 }
 
@@ -583,46 +459,26 @@ fn server_answers_a_request_line_longer_than_the_limit_with_414_before_it_ends()
     let mut server = ServerHandshake::new(&config, Instant::now());
     assert_eq!(server.receive(&[b'G'; 100]), Ok(None));
     let err = server.receive(b"x").unwrap_err();
-    assert_eq!(
-        (err, err.status()),
-        (HandshakeError::RequestLineTooLong, Some(414))
-    );
+    assert_eq!((err, err.status()), (HandshakeError::RequestLineTooLong, Some(414)));
     assert!(response_head(err).starts_with("HTTP/1.1 414 URI Too Long\r\n"));
     let long_path = format!("GET /{} HTTP/1.1\r\nHost: h\r\n\r\n", "a".repeat(9000));
-    assert_eq!(
-        server_error(long_path.as_bytes()),
-        HandshakeError::RequestLineTooLong
-    );
+    assert_eq!(server_error(long_path.as_bytes()), HandshakeError::RequestLineTooLong);
 }
 
 #[test]
 fn server_answers_a_head_larger_than_the_limit_with_431() {
-    let err = server_error(&request_with(&format!(
-        "Cookie: {}\r\n",
-        "c".repeat(17 << 10)
-    )));
-    assert_eq!(
-        (err, err.status()),
-        (HandshakeError::HeadersTooLarge, Some(431))
-    );
+    let err = server_error(&request_with(&format!("Cookie: {}\r\n", "c".repeat(17 << 10))));
+    assert_eq!((err, err.status()), (HandshakeError::HeadersTooLarge, Some(431)));
     assert!(response_head(err).starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
 }
 
 #[test]
 fn server_answers_2000_header_fields_with_431_without_panicking() {
     let err = server_error(&request_with(&"a: b\r\n".repeat(2000)));
-    assert_eq!(
-        (err, err.status()),
-        (HandshakeError::TooManyHeaders, Some(431))
-    );
+    assert_eq!((err, err.status()), (HandshakeError::TooManyHeaders, Some(431)));
     let config = config().max_headers(2000).max_header_bytes(1 << 20);
     let mut server = ServerHandshake::new(&config, Instant::now());
-    assert!(
-        server
-            .receive(&request_with(&"a: b\r\n".repeat(1990)))
-            .unwrap()
-            .is_some()
-    );
+    assert!(server.receive(&request_with(&"a: b\r\n".repeat(1990))).unwrap().is_some());
 }
 
 #[test]
@@ -639,10 +495,7 @@ fn server_answers_a_header_line_that_never_ends_fed_bytewise_with_431_at_the_lim
         }
     };
     assert_eq!((err, fed), (HandshakeError::HeadersTooLarge, 16 << 10));
-    assert_eq!(
-        server.receive(b"\r\n\r\n"),
-        Err(HandshakeError::HeadersTooLarge)
-    );
+    assert_eq!(server.receive(b"\r\n\r\n"), Err(HandshakeError::HeadersTooLarge));
 }
 
 #[test]
@@ -657,11 +510,7 @@ fn server_parses_a_large_head_fed_bytewise_in_linear_time() {
     }
     assert!(server.receive(&[*last]).unwrap().is_some());
     // A quadratic rescan of 512 KiB fed bytewise would take minutes.
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
 }
 
 #[test]
@@ -670,25 +519,11 @@ fn server_error_responses_close_the_connection_and_have_a_content_length() {
     let bytes = err.response().unwrap();
     let mut headers = [httparse::EMPTY_HEADER; 16];
     let mut parsed = httparse::Response::new(&mut headers);
-    let httparse::Status::Complete(len) = parsed.parse(&bytes).unwrap() else {
-        panic!("partial")
-    };
-    let content_length = parsed
-        .headers
-        .iter()
-        .find(|h| h.name == "Content-Length")
-        .unwrap();
-    let content_length: usize = std::str::from_utf8(content_length.value)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let httparse::Status::Complete(len) = parsed.parse(&bytes).unwrap() else { panic!("partial") };
+    let content_length = parsed.headers.iter().find(|h| h.name == "Content-Length").unwrap();
+    let content_length: usize = std::str::from_utf8(content_length.value).unwrap().parse().unwrap();
     assert_eq!(bytes.len() - len, content_length);
-    assert!(
-        parsed
-            .headers
-            .iter()
-            .any(|h| h.name == "Connection" && h.value == b"close")
-    );
+    assert!(parsed.headers.iter().any(|h| h.name == "Connection" && h.value == b"close"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -698,10 +533,7 @@ fn server_error_responses_close_the_connection_and_have_a_content_length() {
 fn server_refuses_to_select_a_protocol_the_client_did_not_offer() {
     let mut server = ServerHandshake::new(&config(), Instant::now());
     assert!(server.receive(&request_with("")).unwrap().is_some());
-    assert_eq!(
-        server.accept(&Accept::new().protocol("v2")),
-        Err(HandshakeError::UnofferedProtocol)
-    );
+    assert_eq!(server.accept(&Accept::new().protocol("v2")), Err(HandshakeError::UnofferedProtocol));
 }
 
 #[test]
@@ -778,9 +610,7 @@ fn client_responses() -> Vec<Respond> {
     };
     vec![
         Box::new(move |key: &str| with_frame(response_to(key, "Sec-WebSocket-Protocol: chat\r\n"))),
-        Box::new(move |key: &str| {
-            with_frame(response_to(key, "Sec-WebSocket-Protocol: other\r\n"))
-        }),
+        Box::new(move |key: &str| with_frame(response_to(key, "Sec-WebSocket-Protocol: other\r\n"))),
         Box::new(move |key: &str| with_frame(response_to(key, "Sec-WebSocket-Extensions: x\r\n"))),
         Box::new(move |_: &str| with_frame(response_to("wrong", ""))),
         Box::new(move |_: &str| with_frame(b"HTTP/1.1 403 Forbidden\r\n\r\n".to_vec())),
@@ -796,12 +626,7 @@ fn client_responses() -> Vec<Respond> {
 fn every_request_fed_whole_or_one_byte_at_a_time_gives_the_same_result() {
     for input in server_inputs() {
         let whole = server_feed(&input, &[]);
-        assert_eq!(
-            server_feed(&input, &[1]),
-            whole,
-            "{}",
-            String::from_utf8_lossy(&input[..40])
-        );
+        assert_eq!(server_feed(&input, &[1]), whole, "{}", String::from_utf8_lossy(&input[..40]));
     }
 }
 
@@ -809,10 +634,7 @@ fn every_request_fed_whole_or_one_byte_at_a_time_gives_the_same_result() {
 fn every_response_fed_whole_or_one_byte_at_a_time_gives_the_same_result() {
     let request = chat_request();
     for response in client_responses() {
-        assert_eq!(
-            client_feed(&request, &response, &[1]),
-            client_feed(&request, &response, &[])
-        );
+        assert_eq!(client_feed(&request, &response, &[1]), client_feed(&request, &response, &[]));
     }
 }
 

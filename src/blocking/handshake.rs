@@ -32,7 +32,10 @@ pub fn connect_with(request: ClientRequest, options: &Options) -> Result<WebSock
 }
 
 /// Like [`connect_with`], for a [`ByteStream`] (fragment delivery: no message size limit).
-pub fn connect_stream(request: ClientRequest, options: &Options) -> Result<ByteStream<MaybeTls>, SocketError> {
+pub fn connect_stream(
+    request: ClientRequest,
+    options: &Options,
+) -> Result<ByteStream<MaybeTls>, SocketError> {
     Ok(ByteStream::from_driver(client(request, options, Delivery::Fragments)?))
 }
 
@@ -63,10 +66,18 @@ where
     Ok(ByteStream::from_driver(server(stream, options, Delivery::Fragments, decide)?))
 }
 
-fn client(request: ClientRequest, options: &Options, delivery: Delivery) -> Result<Driver<MaybeTls>, SocketError> {
+fn client(
+    request: ClientRequest,
+    options: &Options,
+    delivery: Delivery,
+) -> Result<Driver<MaybeTls>, SocketError> {
     let config = Config { delivery, ..options.config.clone() };
     let tcp = connect_tcp(request.url().host(), request.url().port(), options)?;
-    let mut stream = if request.url().is_secure() { wrap_tls(tcp, request.url().host(), options)? } else { MaybeTls::Plain(tcp) };
+    let mut stream = if request.url().is_secure() {
+        wrap_tls(tcp, request.url().host(), options)?
+    } else {
+        MaybeTls::Plain(tcp)
+    };
     let mut handshake = ClientHandshake::new(request, &config, Instant::now());
     let deadline = handshake.poll_timeout();
     stream.set_read_timeout(Some(remaining(deadline)?))?;
@@ -79,7 +90,12 @@ fn client(request: ClientRequest, options: &Options, delivery: Delivery) -> Resu
     Ok(driver)
 }
 
-fn server<S, F>(mut stream: S, options: &Options, delivery: Delivery, decide: F) -> Result<Driver<S>, SocketError>
+fn server<S, F>(
+    mut stream: S,
+    options: &Options,
+    delivery: Delivery,
+    decide: F,
+) -> Result<Driver<S>, SocketError>
 where
     S: Transport,
     F: FnOnce(&Request) -> Result<Accept, u16>,
@@ -118,10 +134,7 @@ where
     };
     stream.write_all(&response).map_err(|e| timeout_or_io(e, "handshake"))?;
     stream.flush()?;
-    let info = Info {
-        protocol: accept.selected_protocol().map(str::to_owned),
-        ..Info::default()
-    };
+    let info = Info { protocol: accept.selected_protocol().map(str::to_owned), ..Info::default() };
     let trailing = handshake.take_trailing();
     let mut driver = Driver::new(stream, Connection::new(Role::Server, config, Instant::now()), info);
     driver.receive_initial(&trailing);
@@ -191,8 +204,9 @@ fn wrap_tls(tcp: TcpStream, host: &str, options: &Options) -> Result<MaybeTls, S
         Some(config) => config.clone(),
         None => Arc::new(crate::tls::default_client_config()),
     };
-    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
-        .map_err(|_| SocketError::Handshake(HandshakeError::InvalidUrl("host is not a valid TLS server name")))?;
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|_| {
+        SocketError::Handshake(HandshakeError::InvalidUrl("host is not a valid TLS server name"))
+    })?;
     let conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
     Ok(MaybeTls::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))))
 }

@@ -162,7 +162,10 @@ impl<S: Transport> Driver<S> {
 
     /// Runs a send command; on backpressure writes out and tries once more. Writes at once
     /// unless more received events wait (their replies then go out together).
-    pub fn send(&mut self, mut command: impl FnMut(&mut Connection) -> Result<(), SendError>) -> Result<(), SocketError> {
+    pub fn send(
+        &mut self,
+        mut command: impl FnMut(&mut Connection) -> Result<(), SendError>,
+    ) -> Result<(), SocketError> {
         match command(&mut self.conn) {
             Err(SendError::Backpressure) => {
                 self.write_out()?;

@@ -166,12 +166,7 @@ impl ClientHandshake {
     }
 
     /// RFC 6455 §4.1, "the client MUST validate the server's response as follows".
-    fn check(
-        &self,
-        head: &[u8],
-        count: usize,
-        trailing: Bytes,
-    ) -> Result<ServerResponse, HandshakeError> {
+    fn check(&self, head: &[u8], count: usize, trailing: Bytes) -> Result<ServerResponse, HandshakeError> {
         let mut storage = vec![httparse::EMPTY_HEADER; count];
         let mut parsed = httparse::Response::new(&mut storage);
         match parsed.parse(head) {
@@ -189,11 +184,8 @@ impl ClientHandshake {
         if status != 101 {
             return Err(HandshakeError::UnexpectedStatus { status });
         }
-        let headers: Vec<Field> = parsed
-            .headers
-            .iter()
-            .map(|h| (h.name.to_owned(), h.value.to_vec()))
-            .collect();
+        let headers: Vec<Field> =
+            parsed.headers.iter().map(|h| (h.name.to_owned(), h.value.to_vec())).collect();
         // Item 2: an |Upgrade| header field whose value is "websocket" (any case).
         if !fields::has_token(&headers, "Upgrade", "websocket") {
             return Err(HandshakeError::InvalidResponseHeader("Upgrade"));
@@ -216,10 +208,7 @@ impl ClientHandshake {
             for extension in fields::split_extensions(value) {
                 let name = fields::extension_name(extension);
                 let offered = self.request.extensions().iter();
-                if !offered
-                    .map(|o| fields::extension_name(o))
-                    .any(|o| o.eq_ignore_ascii_case(name))
-                {
+                if !offered.map(|o| fields::extension_name(o)).any(|o| o.eq_ignore_ascii_case(name)) {
                     return Err(HandshakeError::UnofferedExtension);
                 }
                 extensions.push(extension.to_owned());
@@ -231,25 +220,14 @@ impl ClientHandshake {
             [] => None,
             [value] if !value.contains(&b',') => {
                 let value = fields::trim_ows(value);
-                let offered = self
-                    .request
-                    .protocols()
-                    .iter()
-                    .find(|p| p.as_bytes() == value);
+                let offered = self.request.protocols().iter().find(|p| p.as_bytes() == value);
                 Some(offered.ok_or(HandshakeError::UnofferedProtocol)?.clone())
             }
             _ => {
-                return Err(HandshakeError::InvalidResponseHeader(
-                    "Sec-WebSocket-Protocol",
-                ));
+                return Err(HandshakeError::InvalidResponseHeader("Sec-WebSocket-Protocol"));
             }
         };
-        Ok(ServerResponse {
-            protocol,
-            extensions,
-            headers,
-            trailing,
-        })
+        Ok(ServerResponse { protocol, extensions, headers, trailing })
     }
 }
 
@@ -299,9 +277,7 @@ mod tests {
         let request = ClientRequest::new("ws://h/").unwrap();
         let with = |seed| {
             let config = Config::default().rng(RngSource::Seeded(seed));
-            ClientHandshake::new(request.clone(), &config, Instant::now())
-                .key()
-                .to_owned()
+            ClientHandshake::new(request.clone(), &config, Instant::now()).key().to_owned()
         };
         assert_eq!(with(1), with(1));
         assert_ne!(with(1), with(2));
@@ -309,20 +285,14 @@ mod tests {
 
     #[test]
     fn response_is_accepted_with_the_extension_and_headers_it_carries() {
-        let request = ClientRequest::new("ws://h/")
-            .unwrap()
-            .extension("permessage-deflate")
-            .unwrap();
+        let request = ClientRequest::new("ws://h/").unwrap().extension("permessage-deflate").unwrap();
         let mut client = handshake(request);
         let response = response_for(
             &client,
             "Sec-WebSocket-Extensions: PerMessage-Deflate; server_no_context_takeover\r\nServer: x\r\n",
         );
         let accepted = client.receive(response.as_bytes()).unwrap().unwrap();
-        assert_eq!(
-            accepted.extensions,
-            ["PerMessage-Deflate; server_no_context_takeover"]
-        );
+        assert_eq!(accepted.extensions, ["PerMessage-Deflate; server_no_context_takeover"]);
         assert_eq!(accepted.protocol, None);
         assert!(accepted.headers.contains(&("Server".into(), b"x".to_vec())));
         assert!(accepted.trailing.is_empty());
@@ -332,11 +302,7 @@ mod tests {
     fn upgrade_and_connection_must_name_websocket_and_upgrade() {
         // RFC 6455 §4.1 items 2 and 3.
         let cases = [
-            (
-                "Upgrade: websocket\r\n",
-                "Connection: keep-alive\r\n",
-                "Connection",
-            ),
+            ("Upgrade: websocket\r\n", "Connection: keep-alive\r\n", "Connection"),
             ("Upgrade: h2c\r\n", "Connection: Upgrade\r\n", "Upgrade"),
             ("", "Connection: Upgrade\r\n", "Upgrade"),
             ("Upgrade: websocket\r\n", "", "Connection"),
@@ -347,61 +313,37 @@ mod tests {
                 "HTTP/1.1 101 Switching Protocols\r\n{upgrade}{connection}Sec-WebSocket-Accept: {}\r\n\r\n",
                 accept_key(client.key().as_bytes())
             );
-            assert_eq!(
-                client.receive(response.as_bytes()),
-                Err(HandshakeError::InvalidResponseHeader(name))
-            );
+            assert_eq!(client.receive(response.as_bytes()), Err(HandshakeError::InvalidResponseHeader(name)));
         }
     }
 
     #[test]
     fn accept_header_sent_twice_is_refused_even_when_both_match() {
         let mut client = plain();
-        let accept = format!(
-            "Sec-WebSocket-Accept: {}\r\n",
-            accept_key(client.key().as_bytes())
-        );
+        let accept = format!("Sec-WebSocket-Accept: {}\r\n", accept_key(client.key().as_bytes()));
         let response = response_for(&client, &accept);
-        assert_eq!(
-            client.receive(response.as_bytes()),
-            Err(HandshakeError::BadAccept)
-        );
+        assert_eq!(client.receive(response.as_bytes()), Err(HandshakeError::BadAccept));
     }
 
     #[test]
     fn more_than_one_chosen_protocol_is_refused() {
-        let request = ClientRequest::new("ws://h/")
-            .unwrap()
-            .protocol("a")
-            .unwrap()
-            .protocol("b")
-            .unwrap();
-        for extra in [
-            "Sec-WebSocket-Protocol: a, b\r\n",
-            "Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b\r\n",
-        ] {
+        let request = ClientRequest::new("ws://h/").unwrap().protocol("a").unwrap().protocol("b").unwrap();
+        for extra in
+            ["Sec-WebSocket-Protocol: a, b\r\n", "Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b\r\n"]
+        {
             let mut client = handshake(request.clone());
             let response = response_for(&client, extra);
             let err = client.receive(response.as_bytes()).unwrap_err();
-            assert_eq!(
-                err,
-                HandshakeError::InvalidResponseHeader("Sec-WebSocket-Protocol")
-            );
+            assert_eq!(err, HandshakeError::InvalidResponseHeader("Sec-WebSocket-Protocol"));
         }
     }
 
     #[test]
     fn protocols_are_compared_case_sensitively() {
-        let request = ClientRequest::new("ws://h/")
-            .unwrap()
-            .protocol("chat")
-            .unwrap();
+        let request = ClientRequest::new("ws://h/").unwrap().protocol("chat").unwrap();
         let mut client = handshake(request);
         let response = response_for(&client, "Sec-WebSocket-Protocol: Chat\r\n");
-        assert_eq!(
-            client.receive(response.as_bytes()),
-            Err(HandshakeError::UnofferedProtocol)
-        );
+        assert_eq!(client.receive(response.as_bytes()), Err(HandshakeError::UnofferedProtocol));
     }
 
     #[test]
@@ -427,10 +369,7 @@ mod tests {
             client.receive(b"HTTP/1.1 404 Not Found\r\n\r\n"),
             Err(HandshakeError::UnexpectedStatus { status: 404 })
         );
-        assert_eq!(
-            client.receive(b"more"),
-            Err(HandshakeError::UnexpectedStatus { status: 404 })
-        );
+        assert_eq!(client.receive(b"more"), Err(HandshakeError::UnexpectedStatus { status: 404 }));
 
         let mut client = plain();
         let response = response_for(&client, "");
@@ -441,39 +380,22 @@ mod tests {
     #[test]
     fn response_head_over_max_header_bytes_is_refused() {
         let config = config().max_header_bytes(64);
-        let mut client = ClientHandshake::new(
-            ClientRequest::new("ws://h/").unwrap(),
-            &config,
-            Instant::now(),
-        );
-        let response = response_for(
-            &client,
-            "X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
-        );
-        assert_eq!(
-            client.receive(response.as_bytes()),
-            Err(HandshakeError::ResponseTooLarge)
-        );
+        let mut client =
+            ClientHandshake::new(ClientRequest::new("ws://h/").unwrap(), &config, Instant::now());
+        let response = response_for(&client, "X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+        assert_eq!(client.receive(response.as_bytes()), Err(HandshakeError::ResponseTooLarge));
     }
 
     #[test]
     fn timeout_fires_at_the_deadline_and_not_before_or_after_success() {
         let now = Instant::now();
-        let mut client =
-            ClientHandshake::new(ClientRequest::new("ws://h/").unwrap(), &config(), now);
+        let mut client = ClientHandshake::new(ClientRequest::new("ws://h/").unwrap(), &config(), now);
         assert_eq!(client.poll_timeout(), now + Duration::from_secs(10));
         assert_eq!(client.handle_timeout(now + Duration::from_secs(9)), Ok(()));
-        assert_eq!(
-            client.handle_timeout(client.poll_timeout()),
-            Err(HandshakeError::Timeout)
-        );
-        assert_eq!(
-            client.receive(b"HTTP/1.1 101"),
-            Err(HandshakeError::Timeout)
-        );
+        assert_eq!(client.handle_timeout(client.poll_timeout()), Err(HandshakeError::Timeout));
+        assert_eq!(client.receive(b"HTTP/1.1 101"), Err(HandshakeError::Timeout));
 
-        let mut client =
-            ClientHandshake::new(ClientRequest::new("ws://h/").unwrap(), &config(), now);
+        let mut client = ClientHandshake::new(ClientRequest::new("ws://h/").unwrap(), &config(), now);
         let response = response_for(&client, "");
         assert!(client.receive(response.as_bytes()).unwrap().is_some());
         assert_eq!(client.handle_timeout(now + Duration::from_secs(60)), Ok(()));

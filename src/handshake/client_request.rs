@@ -39,13 +39,7 @@ impl ClientRequest {
 
     /// A request for an already parsed URL.
     pub fn from_url(url: WsUrl) -> Self {
-        Self {
-            url,
-            protocols: Vec::new(),
-            extensions: Vec::new(),
-            origin: None,
-            headers: Vec::new(),
-        }
+        Self { url, protocols: Vec::new(), extensions: Vec::new(), origin: None, headers: Vec::new() }
     }
 
     /// Offers a subprotocol, after those already offered (in order of preference). It must be
@@ -67,8 +61,7 @@ impl ClientRequest {
     pub fn extension(mut self, extension: impl Into<String>) -> Result<Self, HandshakeError> {
         let extension = extension.into();
         fields::check_extension(&extension)?;
-        self.extensions
-            .push(extension.trim_matches([' ', '\t']).to_owned());
+        self.extensions.push(extension.trim_matches([' ', '\t']).to_owned());
         Ok(self)
     }
 
@@ -126,18 +119,10 @@ impl ClientRequest {
         write_field(&mut out, "Sec-WebSocket-Key", key);
         write_field(&mut out, "Sec-WebSocket-Version", "13");
         if !request.protocols.is_empty() {
-            write_field(
-                &mut out,
-                "Sec-WebSocket-Protocol",
-                &request.protocols.join(", "),
-            );
+            write_field(&mut out, "Sec-WebSocket-Protocol", &request.protocols.join(", "));
         }
         if !request.extensions.is_empty() {
-            write_field(
-                &mut out,
-                "Sec-WebSocket-Extensions",
-                &request.extensions.join(", "),
-            );
+            write_field(&mut out, "Sec-WebSocket-Extensions", &request.extensions.join(", "));
         }
         if let Some(origin) = &request.origin {
             write_field(&mut out, "Origin", origin);
@@ -185,10 +170,7 @@ mod tests {
             .and_then(|r| r.header("User-Agent", "wsproto"))
             .unwrap();
         let text = text(&request);
-        assert!(
-            text.starts_with("GET /x?y=1 HTTP/1.1\r\nHost: [::1]:9001\r\n"),
-            "{text}"
-        );
+        assert!(text.starts_with("GET /x?y=1 HTTP/1.1\r\nHost: [::1]:9001\r\n"), "{text}");
         assert!(
             text.ends_with(
                 "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n\
@@ -203,23 +185,11 @@ mod tests {
     fn builder_refuses_non_token_protocols_and_injected_values() {
         let request = ClientRequest::new("ws://h/").unwrap();
         for bad in ["", "a b", "a,b", "chat\r\n"] {
-            assert_eq!(
-                request.clone().protocol(bad),
-                Err(HandshakeError::InvalidToken("subprotocol"))
-            );
+            assert_eq!(request.clone().protocol(bad), Err(HandshakeError::InvalidToken("subprotocol")));
         }
-        assert_eq!(
-            request.clone().origin("a\r\nb"),
-            Err(HandshakeError::InvalidHeaderValue)
-        );
-        assert_eq!(
-            request.clone().extension("x\r\nHost: evil"),
-            Err(HandshakeError::InvalidHeaderValue)
-        );
-        assert_eq!(
-            request.clone().header("X-A", "1\n2"),
-            Err(HandshakeError::InvalidHeaderValue)
-        );
+        assert_eq!(request.clone().origin("a\r\nb"), Err(HandshakeError::InvalidHeaderValue));
+        assert_eq!(request.clone().extension("x\r\nHost: evil"), Err(HandshakeError::InvalidHeaderValue));
+        assert_eq!(request.clone().header("X-A", "1\n2"), Err(HandshakeError::InvalidHeaderValue));
         assert_eq!(
             request.header("sec-websocket-key", "k"),
             Err(HandshakeError::ReservedHeader("Sec-WebSocket-Key"))

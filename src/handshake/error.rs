@@ -213,10 +213,7 @@ mod tests {
         for (err, status) in cases {
             assert_eq!(err.status(), Some(status), "{err:?}");
             assert!(err.is_request_fault(), "{err:?}");
-            assert!(
-                head(err).starts_with(&format!("HTTP/1.1 {status} ")),
-                "{err:?}"
-            );
+            assert!(head(err).starts_with(&format!("HTTP/1.1 {status} ")), "{err:?}");
         }
     }
 
@@ -258,10 +255,7 @@ mod tests {
 
     #[test]
     fn upgrade_required_responses_name_websocket_and_version_13() {
-        for err in [
-            HandshakeError::NotWebSocket,
-            HandshakeError::UnsupportedVersion,
-        ] {
+        for err in [HandshakeError::NotWebSocket, HandshakeError::UnsupportedVersion] {
             let head = head(err);
             assert!(head.contains("\r\nUpgrade: websocket"), "{head}");
             assert!(head.contains("\r\nSec-WebSocket-Version: 13"), "{head}");
@@ -272,9 +266,6 @@ mod tests {
     fn error_response_body_is_the_error_text() {
         let bytes = HandshakeError::InvalidKey.response().unwrap();
         let text = String::from_utf8(bytes).unwrap();
-        assert!(
-            text.ends_with("\r\n\r\ninvalid Sec-WebSocket-Key\n"),
-            "{text}"
-        );
+        assert!(text.ends_with("\r\n\r\ninvalid Sec-WebSocket-Key\n"), "{text}");
     }
 }

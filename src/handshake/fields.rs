@@ -29,24 +29,15 @@ pub(crate) fn is_field_value(s: &[u8]) -> bool {
 
 /// Strips optional whitespace (RFC 7230 §3.2.3: `OWS = *( SP / HTAB )`) at both ends.
 pub(crate) fn trim_ows(s: &[u8]) -> &[u8] {
-    let start = s
-        .iter()
-        .position(|&b| b != b' ' && b != b'\t')
-        .unwrap_or(s.len());
-    let end = s
-        .iter()
-        .rposition(|&b| b != b' ' && b != b'\t')
-        .map_or(start, |i| i + 1);
+    let start = s.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(s.len());
+    let end = s.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(start, |i| i + 1);
     &s[start..end]
 }
 
 /// The elements of a `#rule` list (RFC 7230 §7): split on commas, trimmed, empty elements
 /// skipped. For lists of tokens, which cannot contain commas or quotes.
 pub(crate) fn list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|&b| b == b',')
-        .map(trim_ows)
-        .filter(|e| !e.is_empty())
+    value.split(|&b| b == b',').map(trim_ows).filter(|e| !e.is_empty())
 }
 
 /// Splits a `Sec-WebSocket-Extensions` value at its top-level commas (RFC 6455 §9.1), leaving
@@ -67,36 +58,24 @@ pub(crate) fn split_extensions(value: &str) -> Vec<&str> {
         }
     }
     out.push(&value[start..]);
-    out.into_iter()
-        .map(|e| e.trim_matches([' ', '\t']))
-        .filter(|e| !e.is_empty())
-        .collect()
+    out.into_iter().map(|e| e.trim_matches([' ', '\t'])).filter(|e| !e.is_empty()).collect()
 }
 
 /// The name of one extension offer or choice: the token before its first `;`.
 pub(crate) fn extension_name(extension: &str) -> &str {
-    extension
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim_matches([' ', '\t'])
+    extension.split(';').next().unwrap_or_default().trim_matches([' ', '\t'])
 }
 
 /// The values of every field named `name` (ASCII case-insensitive, RFC 7230 §3.2), in order.
 pub(crate) fn values<'a>(fields: &'a [Field], name: &'a str) -> impl Iterator<Item = &'a [u8]> {
-    fields
-        .iter()
-        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_slice())
+    fields.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
 }
 
 /// Whether the token lists of all fields named `name` contain `token` (any case). RFC 7230
 /// §3.2.2: several fields of one list-valued name equal one field with the values joined by
 /// commas.
 pub(crate) fn has_token(fields: &[Field], name: &str, token: &str) -> bool {
-    values(fields, name)
-        .flat_map(list)
-        .any(|e| e.eq_ignore_ascii_case(token.as_bytes()))
+    values(fields, name).flat_map(list).any(|e| e.eq_ignore_ascii_case(token.as_bytes()))
 }
 
 /// The headers the handshake writes itself, which callers may not add.
@@ -152,27 +131,14 @@ mod tests {
     use super::*;
 
     fn fields(pairs: &[(&str, &str)]) -> Vec<Field> {
-        pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
-            .collect()
+        pairs.iter().map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())).collect()
     }
 
     #[test]
     fn tokens_exclude_separators_spaces_and_emptiness() {
         assert!(is_token(b"chat.v2+json"));
         assert!(is_token(b"x-Custom_Header~!"));
-        for bad in [
-            &b""[..],
-            b"a b",
-            b"a,b",
-            b"a;b",
-            b"a\"",
-            b"(a)",
-            b"a/b",
-            b"a\r",
-            b"\xc3\xa9",
-        ] {
+        for bad in [&b""[..], b"a b", b"a,b", b"a;b", b"a\"", b"(a)", b"a/b", b"a\r", b"\xc3\xa9"] {
             assert!(!is_token(bad), "{bad:?}");
         }
     }
@@ -205,69 +171,29 @@ mod tests {
         let value = r#"permessage-deflate; client_max_window_bits, x-foo; a="1,2\",3", bar"#;
         assert_eq!(
             split_extensions(value),
-            [
-                "permessage-deflate; client_max_window_bits",
-                r#"x-foo; a="1,2\",3""#,
-                "bar"
-            ]
+            ["permessage-deflate; client_max_window_bits", r#"x-foo; a="1,2\",3""#, "bar"]
         );
-        assert_eq!(
-            extension_name(" permessage-deflate ; x=1"),
-            "permessage-deflate"
-        );
+        assert_eq!(extension_name(" permessage-deflate ; x=1"), "permessage-deflate");
         assert!(split_extensions(" , ").is_empty());
     }
 
     #[test]
     fn extra_headers_must_be_tokens_with_clean_values_and_not_owned_by_the_handshake() {
         assert_eq!(check_extra_header("X-Trace", "abc"), Ok(()));
-        assert_eq!(
-            check_extra_header("x-a", "1\r\nInjected: yes"),
-            Err(HandshakeError::InvalidHeaderValue)
-        );
-        assert_eq!(
-            check_extra_header("x-a", "a\nb"),
-            Err(HandshakeError::InvalidHeaderValue)
-        );
-        assert_eq!(
-            check_extra_header("x-a", "a\0b"),
-            Err(HandshakeError::InvalidHeaderValue)
-        );
-        assert_eq!(
-            check_extra_header("Bad Name", "v"),
-            Err(HandshakeError::InvalidToken("header name"))
-        );
-        for name in [
-            "host",
-            "UPGRADE",
-            "connection",
-            "sec-websocket-key",
-            "Sec-WebSocket-Accept",
-        ] {
-            assert!(matches!(
-                check_extra_header(name, "v"),
-                Err(HandshakeError::ReservedHeader(_))
-            ));
+        assert_eq!(check_extra_header("x-a", "1\r\nInjected: yes"), Err(HandshakeError::InvalidHeaderValue));
+        assert_eq!(check_extra_header("x-a", "a\nb"), Err(HandshakeError::InvalidHeaderValue));
+        assert_eq!(check_extra_header("x-a", "a\0b"), Err(HandshakeError::InvalidHeaderValue));
+        assert_eq!(check_extra_header("Bad Name", "v"), Err(HandshakeError::InvalidToken("header name")));
+        for name in ["host", "UPGRADE", "connection", "sec-websocket-key", "Sec-WebSocket-Accept"] {
+            assert!(matches!(check_extra_header(name, "v"), Err(HandshakeError::ReservedHeader(_))));
         }
     }
 
     #[test]
     fn extensions_need_a_token_name_and_no_control_characters() {
-        assert_eq!(
-            check_extension("permessage-deflate; client_max_window_bits"),
-            Ok(())
-        );
-        assert_eq!(
-            check_extension("a; b\r\nX: y"),
-            Err(HandshakeError::InvalidHeaderValue)
-        );
-        assert_eq!(
-            check_extension("; x"),
-            Err(HandshakeError::InvalidToken("extension name"))
-        );
-        assert_eq!(
-            check_extension("a b"),
-            Err(HandshakeError::InvalidToken("extension name"))
-        );
+        assert_eq!(check_extension("permessage-deflate; client_max_window_bits"), Ok(()));
+        assert_eq!(check_extension("a; b\r\nX: y"), Err(HandshakeError::InvalidHeaderValue));
+        assert_eq!(check_extension("; x"), Err(HandshakeError::InvalidToken("extension name")));
+        assert_eq!(check_extension("a b"), Err(HandshakeError::InvalidToken("extension name")));
     }
 }

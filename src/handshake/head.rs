@@ -87,11 +87,7 @@ impl HeadReader {
             let mut head = std::mem::take(&mut self.buf);
             let mut trailing = head.split_off(end);
             trailing.extend_from_slice(&bytes[take..]);
-            return Ok(Some(Head {
-                bytes: head,
-                fields: self.fields,
-                trailing: trailing.into(),
-            }));
+            return Ok(Some(Head { bytes: head, fields: self.fields, trailing: trailing.into() }));
         }
         if self.buf.len() >= self.limits.max_head {
             // RFC 7230 §3.2.5: a server that receives a head larger than it wishes to process
@@ -124,11 +120,7 @@ impl HeadReader {
                 continue;
             }
             // RFC 7230 §3.5: a recipient MAY recognize a single LF as a line terminator.
-            let content_end = if i > start && self.buf[i - 1] == b'\r' {
-                i - 1
-            } else {
-                i
-            };
+            let content_end = if i > start && self.buf[i - 1] == b'\r' { i - 1 } else { i };
             let line_len = content_end - start;
             if line_len == 0 {
                 self.scanned = i + 1;
@@ -154,22 +146,16 @@ impl HeadReader {
     /// Fails as soon as the unfinished first line is already longer than allowed, before its
     /// CRLF (or the blank line) arrives.
     fn check_partial_first_line(&self) -> Result<(), Overflow> {
-        let (Some(max), Some(start), false) = (
-            self.limits.max_first_line,
-            self.line_start,
-            self.first_line_done,
-        ) else {
+        let (Some(max), Some(start), false) =
+            (self.limits.max_first_line, self.line_start, self.first_line_done)
+        else {
             return Ok(());
         };
         let mut pending = self.buf.len() - start;
         if self.buf.last() == Some(&b'\r') {
             pending -= 1; // it may be the CR of the line's CRLF
         }
-        if pending > max {
-            Err(Overflow::FirstLine)
-        } else {
-            Ok(())
-        }
+        if pending > max { Err(Overflow::FirstLine) } else { Ok(()) }
     }
 }
 
@@ -177,11 +163,7 @@ impl HeadReader {
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits {
-        max_head: 1024,
-        max_first_line: Some(64),
-        max_fields: 8,
-    };
+    const LIMITS: Limits = Limits { max_head: 1024, max_first_line: Some(64), max_fields: 8 };
 
     fn whole(input: &[u8], limits: Limits) -> Result<Option<Head>, Overflow> {
         HeadReader::new(limits).receive(input)
@@ -220,9 +202,7 @@ mod tests {
     #[test]
     fn bare_lf_line_endings_are_recognized() {
         // RFC 7230 §3.5
-        let head = whole(b"GET / HTTP/1.1\nHost: a\n\nrest", LIMITS)
-            .unwrap()
-            .unwrap();
+        let head = whole(b"GET / HTTP/1.1\nHost: a\n\nrest", LIMITS).unwrap().unwrap();
         assert_eq!(head.fields, 1);
         assert_eq!(&head.trailing[..], b"rest");
     }
@@ -238,11 +218,7 @@ mod tests {
 
     #[test]
     fn head_without_blank_line_within_the_limit_overflows() {
-        let limits = Limits {
-            max_head: 40,
-            max_first_line: None,
-            max_fields: 100,
-        };
+        let limits = Limits { max_head: 40, max_first_line: None, max_fields: 100 };
         let input = b"GET / HTTP/1.1\r\nX-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
         assert_eq!(whole(input, limits).unwrap_err(), Overflow::Head);
         let (result, consumed) = bytewise(input, limits);
@@ -252,51 +228,28 @@ mod tests {
     #[test]
     fn head_of_exactly_the_limit_is_accepted() {
         let input = b"GET / HTTP/1.1\r\n\r\n";
-        let limits = Limits {
-            max_head: input.len(),
-            ..LIMITS
-        };
+        let limits = Limits { max_head: input.len(), ..LIMITS };
         assert!(whole(input, limits).unwrap().is_some());
         assert!(bytewise(input, limits).0.unwrap().is_some());
-        let limits = Limits {
-            max_head: input.len() - 1,
-            ..LIMITS
-        };
+        let limits = Limits { max_head: input.len() - 1, ..LIMITS };
         assert_eq!(whole(input, limits).unwrap_err(), Overflow::Head);
     }
 
     #[test]
     fn first_line_over_the_limit_fails_before_its_line_end_arrives() {
-        let limits = Limits {
-            max_head: 1 << 20,
-            max_first_line: Some(10),
-            max_fields: 8,
-        };
+        let limits = Limits { max_head: 1 << 20, max_first_line: Some(10), max_fields: 8 };
         let (result, consumed) = bytewise(b"GET /aaaaaaaaaaaaaaaaaaaaaaaa", limits);
         assert_eq!((result.unwrap_err(), consumed), (Overflow::FirstLine, 11));
     }
 
     #[test]
     fn first_line_of_exactly_the_limit_is_accepted_even_with_its_cr_pending() {
-        let limits = Limits {
-            max_head: 1024,
-            max_first_line: Some(14),
-            max_fields: 8,
-        };
+        let limits = Limits { max_head: 1024, max_first_line: Some(14), max_fields: 8 };
         let (result, _) = bytewise(b"GET / HTTP/1.1\r\n\r\n", limits);
         assert!(result.unwrap().is_some());
-        let limits = Limits {
-            max_first_line: Some(13),
-            ..limits
-        };
-        assert_eq!(
-            bytewise(b"GET / HTTP/1.1\r\n\r\n", limits).0.unwrap_err(),
-            Overflow::FirstLine
-        );
-        assert_eq!(
-            whole(b"GET / HTTP/1.1\r\n\r\n", limits).unwrap_err(),
-            Overflow::FirstLine
-        );
+        let limits = Limits { max_first_line: Some(13), ..limits };
+        assert_eq!(bytewise(b"GET / HTTP/1.1\r\n\r\n", limits).0.unwrap_err(), Overflow::FirstLine);
+        assert_eq!(whole(b"GET / HTTP/1.1\r\n\r\n", limits).unwrap_err(), Overflow::FirstLine);
     }
 
     #[test]
@@ -310,31 +263,18 @@ mod tests {
 
     #[test]
     fn every_byte_is_examined_once_however_the_input_is_split() {
-        let limits = Limits {
-            max_head: 1 << 20,
-            max_first_line: None,
-            max_fields: 100,
-        };
+        let limits = Limits { max_head: 1 << 20, max_first_line: None, max_fields: 100 };
         let mut reader = HeadReader::new(limits);
         let line = vec![b'x'; 20_000];
         for byte in &line {
-            assert!(
-                reader
-                    .receive(std::slice::from_ref(byte))
-                    .unwrap()
-                    .is_none()
-            );
+            assert!(reader.receive(std::slice::from_ref(byte)).unwrap().is_none());
         }
         assert_eq!(reader.visits, line.len());
     }
 
     #[test]
     fn a_never_ending_line_fed_bytewise_up_to_a_one_mebibyte_limit_runs_in_linear_time() {
-        let limits = Limits {
-            max_head: 1 << 20,
-            max_first_line: None,
-            max_fields: 100,
-        };
+        let limits = Limits { max_head: 1 << 20, max_first_line: None, max_fields: 100 };
         let mut reader = HeadReader::new(limits);
         let started = std::time::Instant::now();
         let mut fed = 0;
@@ -348,25 +288,14 @@ mod tests {
         };
         assert_eq!((err, fed), (Overflow::Head, 1 << 20));
         assert_eq!(reader.visits, 1 << 20);
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(1),
-            "{:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "{:?}", started.elapsed());
     }
 
     #[test]
     fn a_large_read_is_buffered_only_up_to_the_limit() {
-        let limits = Limits {
-            max_head: 64,
-            max_first_line: None,
-            max_fields: 100,
-        };
+        let limits = Limits { max_head: 64, max_first_line: None, max_fields: 100 };
         let mut reader = HeadReader::new(limits);
-        assert_eq!(
-            reader.receive(&[b'a'; 1 << 20]).unwrap_err(),
-            Overflow::Head
-        );
+        assert_eq!(reader.receive(&[b'a'; 1 << 20]).unwrap_err(), Overflow::Head);
         assert_eq!(reader.buf.len(), 64);
         assert_eq!(reader.visits, 64);
     }
@@ -376,11 +305,7 @@ mod tests {
         let mut input = b"HTTP/1.1 101 Switching Protocols\r\n\r\n".to_vec();
         let head_len = input.len();
         input.extend(std::iter::repeat_n(7u8, 10_000));
-        let limits = Limits {
-            max_head: 100,
-            max_first_line: None,
-            max_fields: 100,
-        };
+        let limits = Limits { max_head: 100, max_first_line: None, max_fields: 100 };
         let head = whole(&input, limits).unwrap().unwrap();
         assert_eq!(head.bytes.len(), head_len);
         assert_eq!(head.trailing.len(), 10_000);

@@ -88,17 +88,11 @@ mod tests {
 
     #[test]
     fn accept_key_matches_the_rfc_6455_section_1_3_example() {
-        assert_eq!(
-            accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-        );
+        assert_eq!(accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     }
 
     #[test]
     fn accept_key_depends_on_every_byte_of_the_key() {
-        assert_ne!(
-            accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
-            accept_key(b"dGhlIHNhbXBsZSBub25jZR==")
-        );
+        assert_ne!(accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="), accept_key(b"dGhlIHNhbXBsZSBub25jZR=="));
     }
 }

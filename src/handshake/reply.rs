@@ -34,11 +34,7 @@ pub(crate) const fn reason_phrase(status: u16) -> &'static str {
 /// close`, `Content-Length`, and `body`. A status outside 400..=599 becomes 500, since this
 /// encodes refusals only.
 pub(crate) fn error_response(status: u16, body: &str) -> Vec<u8> {
-    let status = if (400..=599).contains(&status) {
-        status
-    } else {
-        500
-    };
+    let status = if (400..=599).contains(&status) { status } else { 500 };
     let mut out = Vec::with_capacity(160 + body.len());
     out.extend_from_slice(format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status)).as_bytes());
     match status {
@@ -47,9 +43,8 @@ pub(crate) fn error_response(status: u16, body: &str) -> Vec<u8> {
         // RFC 7231 §6.5.15: a 426 MUST carry Upgrade naming the required protocol, and
         // RFC 7230 §6.7 then asks for the "upgrade" connection option as well.
         // RFC 6455 §4.2.2 item 4: say which WebSocket versions the server understands.
-        426 => out.extend_from_slice(
-            b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n",
-        ),
+        426 => out
+            .extend_from_slice(b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"),
         _ => {}
     }
     out.extend_from_slice(b"Connection: close\r\n");
@@ -74,12 +69,7 @@ mod tests {
         let fields = response
             .headers
             .iter()
-            .map(|h| {
-                (
-                    h.name.to_owned(),
-                    String::from_utf8_lossy(h.value).into_owned(),
-                )
-            })
+            .map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned()))
             .collect();
         let reason = response.reason.unwrap_or_default().to_owned();
         (response.code.unwrap_or_default(), reason, fields, len)

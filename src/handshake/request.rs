@@ -90,10 +90,7 @@ impl Request {
     /// # Ok::<(), wsproto::handshake::HandshakeError>(())
     /// ```
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
     }
 
     /// The client's `Sec-WebSocket-Key` (base64 of 16 bytes).
@@ -113,15 +110,10 @@ pub(crate) fn parse(head: &[u8], field_count: usize) -> Result<Request, Handshak
         Err(httparse::Error::Version) => return Err(HandshakeError::UnsupportedHttpVersion),
         _ => return Err(HandshakeError::Malformed),
     }
-    let (Some(method), Some(target), Some(version)) = (parsed.method, parsed.path, parsed.version)
-    else {
+    let (Some(method), Some(target), Some(version)) = (parsed.method, parsed.path, parsed.version) else {
         return Err(HandshakeError::Malformed);
     };
-    let headers: Vec<Field> = parsed
-        .headers
-        .iter()
-        .map(|h| (h.name.to_owned(), h.value.to_vec()))
-        .collect();
+    let headers: Vec<Field> = parsed.headers.iter().map(|h| (h.name.to_owned(), h.value.to_vec())).collect();
 
     // RFC 6455 §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
     if version != 1 {
@@ -173,11 +165,9 @@ pub(crate) fn parse(head: &[u8], field_count: usize) -> Result<Request, Handshak
     // RFC 6454 §7: a request has at most one Origin; two would make an Origin check ambiguous.
     let origin = match single(&headers, "Origin")? {
         None => None,
-        Some(v) => Some(
-            std::str::from_utf8(v)
-                .map_err(|_| HandshakeError::InvalidHeader("Origin"))?
-                .to_owned(),
-        ),
+        Some(v) => {
+            Some(std::str::from_utf8(v).map_err(|_| HandshakeError::InvalidHeader("Origin"))?.to_owned())
+        }
     };
 
     // RFC 6455 §4.1 item 10 (the client's side of §4.2.1 item 8): subprotocols are tokens.
@@ -217,10 +207,7 @@ pub(crate) fn parse(head: &[u8], field_count: usize) -> Result<Request, Handshak
 
 /// The value of the one field named `name`; `Err` when it is repeated. Callers map the
 /// repetition to their own error.
-fn single<'a>(
-    headers: &'a [Field],
-    name: &'static str,
-) -> Result<Option<&'a [u8]>, HandshakeError> {
+fn single<'a>(headers: &'a [Field], name: &'static str) -> Result<Option<&'a [u8]>, HandshakeError> {
     let mut values = fields::values(headers, name);
     match (values.next(), values.next()) {
         (first, None) => Ok(first.map(fields::trim_ows)),
@@ -242,10 +229,7 @@ fn split_target(target: &str) -> Result<(String, Option<String>), HandshakeError
         target
     } else {
         let (scheme, rest) = target.split_once("://").ok_or(HandshakeError::Malformed)?;
-        if !["http", "https", "ws", "wss"]
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(scheme))
-        {
+        if !["http", "https", "ws", "wss"].iter().any(|s| s.eq_ignore_ascii_case(scheme)) {
             return Err(HandshakeError::Malformed);
         }
         match rest.find(['/', '?']) {
@@ -261,11 +245,7 @@ fn split_target(target: &str) -> Result<(String, Option<String>), HandshakeError
         Some((path, query)) => (path, Some(query.to_owned())),
         None => (resource, None),
     };
-    let path = if path.is_empty() {
-        "/".to_owned()
-    } else {
-        path.to_owned()
-    };
+    let path = if path.is_empty() { "/".to_owned() } else { path.to_owned() };
     Ok((path, query))
 }
 
@@ -291,10 +271,7 @@ mod tests {
     #[test]
     fn the_rfc_example_request_parses_with_its_path_query_and_key() {
         let req = request("Origin: http://example.com\r\n").unwrap();
-        assert_eq!(
-            (req.method(), req.path(), req.query()),
-            ("GET", "/chat", Some("room=1"))
-        );
+        assert_eq!((req.method(), req.path(), req.query()), ("GET", "/chat", Some("room=1")));
         assert_eq!(req.host(), "server.example.com");
         assert_eq!(req.origin(), Some("http://example.com"));
         assert_eq!(req.key(), KEY);
@@ -303,8 +280,7 @@ mod tests {
 
     #[test]
     fn protocols_are_collected_from_all_fields_split_and_trimmed() {
-        let req =
-            request("Sec-WebSocket-Protocol: chat , superchat\r\nsec-websocket-protocol: v2\r\n");
+        let req = request("Sec-WebSocket-Protocol: chat , superchat\r\nsec-websocket-protocol: v2\r\n");
         assert_eq!(req.unwrap().protocols(), ["chat", "superchat", "v2"]);
     }
 
@@ -322,11 +298,7 @@ mod tests {
         );
         assert_eq!(
             req.unwrap().extensions(),
-            [
-                "permessage-deflate; client_max_window_bits",
-                "x; q=\"a,b\"",
-                "y"
-            ]
+            ["permessage-deflate; client_max_window_bits", "x; q=\"a,b\"", "y"]
         );
     }
 
@@ -339,33 +311,20 @@ mod tests {
         ))
         .unwrap();
         assert_eq!((req.path(), req.query()), ("/", None));
-        assert_eq!(
-            split_target("wss://h:1/a/b?c=d").unwrap(),
-            ("/a/b".into(), Some("c=d".into()))
-        );
-        assert_eq!(
-            split_target("https://h?q").unwrap(),
-            ("/".into(), Some("q".into()))
-        );
+        assert_eq!(split_target("wss://h:1/a/b?c=d").unwrap(), ("/a/b".into(), Some("c=d".into())));
+        assert_eq!(split_target("https://h?q").unwrap(), ("/".into(), Some("q".into())));
     }
 
     #[test]
     fn odd_targets_are_malformed() {
         for target in ["*", "h:80", "ftp://h/", "/a#frag"] {
-            assert_eq!(
-                split_target(target),
-                Err(HandshakeError::Malformed),
-                "{target}"
-            );
+            assert_eq!(split_target(target), Err(HandshakeError::Malformed), "{target}");
         }
     }
 
     #[test]
     fn duplicated_host_or_origin_is_refused() {
-        assert_eq!(
-            request("Host: other\r\n").unwrap_err(),
-            HandshakeError::InvalidHeader("Host")
-        );
+        assert_eq!(request("Host: other\r\n").unwrap_err(), HandshakeError::InvalidHeader("Host"));
         assert_eq!(
             request("Origin: http://a\r\nOrigin: http://b\r\n").unwrap_err(),
             HandshakeError::InvalidHeader("Origin")
@@ -411,9 +370,6 @@ mod tests {
 
     #[test]
     fn repeated_or_listed_versions_are_unsupported() {
-        assert_eq!(
-            request("Sec-WebSocket-Version: 13\r\n").unwrap_err(),
-            HandshakeError::UnsupportedVersion
-        );
+        assert_eq!(request("Sec-WebSocket-Version: 13\r\n").unwrap_err(), HandshakeError::UnsupportedVersion);
     }
 }

@@ -198,20 +198,16 @@ impl ServerHandshake {
             return Err(HandshakeError::OutOfOrder);
         };
         // RFC 6455 §4.2.2 item 5: the selected subprotocol is one of the client's values.
-        if let Some(protocol) = &accept.protocol {
-            if !offer.protocols.iter().any(|p| p == protocol) {
-                return Err(HandshakeError::UnofferedProtocol);
-            }
+        if let Some(protocol) = &accept.protocol
+            && !offer.protocols.iter().any(|p| p == protocol)
+        {
+            return Err(HandshakeError::UnofferedProtocol);
         }
         // RFC 6455 §9.1: the server answers with extensions the client requested.
         for extension in &accept.extensions {
             fields::check_extension(extension)?;
             let name = fields::extension_name(extension);
-            if !offer
-                .extensions
-                .iter()
-                .any(|o| fields::extension_name(o).eq_ignore_ascii_case(name))
-            {
+            if !offer.extensions.iter().any(|o| fields::extension_name(o).eq_ignore_ascii_case(name)) {
                 return Err(HandshakeError::UnofferedExtension);
             }
         }
@@ -223,20 +219,12 @@ impl ServerHandshake {
         out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
         write_field(&mut out, "Upgrade", "websocket");
         write_field(&mut out, "Connection", "Upgrade");
-        write_field(
-            &mut out,
-            "Sec-WebSocket-Accept",
-            &accept_key(offer.key.as_bytes()),
-        );
+        write_field(&mut out, "Sec-WebSocket-Accept", &accept_key(offer.key.as_bytes()));
         if let Some(protocol) = &accept.protocol {
             write_field(&mut out, "Sec-WebSocket-Protocol", protocol);
         }
         if !accept.extensions.is_empty() {
-            write_field(
-                &mut out,
-                "Sec-WebSocket-Extensions",
-                &accept.extensions.join(", "),
-            );
+            write_field(&mut out, "Sec-WebSocket-Extensions", &accept.extensions.join(", "));
         }
         for (name, value) in &accept.headers {
             write_field(&mut out, name, value);
@@ -344,30 +332,12 @@ mod tests {
     fn accept_refuses_unoffered_choices_and_bad_headers_and_stays_ready() {
         let mut server = received();
         let refused = [
-            (
-                Accept::new().protocol("other"),
-                HandshakeError::UnofferedProtocol,
-            ),
-            (
-                Accept::new().protocol("Chat"),
-                HandshakeError::UnofferedProtocol,
-            ),
-            (
-                Accept::new().extension("x-unknown"),
-                HandshakeError::UnofferedExtension,
-            ),
-            (
-                Accept::new().header("X-A", "1\r\nX-B: 2"),
-                HandshakeError::InvalidHeaderValue,
-            ),
-            (
-                Accept::new().header("X-A", "nul\0"),
-                HandshakeError::InvalidHeaderValue,
-            ),
-            (
-                Accept::new().header("Bad Name", "1"),
-                HandshakeError::InvalidToken("header name"),
-            ),
+            (Accept::new().protocol("other"), HandshakeError::UnofferedProtocol),
+            (Accept::new().protocol("Chat"), HandshakeError::UnofferedProtocol),
+            (Accept::new().extension("x-unknown"), HandshakeError::UnofferedExtension),
+            (Accept::new().header("X-A", "1\r\nX-B: 2"), HandshakeError::InvalidHeaderValue),
+            (Accept::new().header("X-A", "nul\0"), HandshakeError::InvalidHeaderValue),
+            (Accept::new().header("Bad Name", "1"), HandshakeError::InvalidToken("header name")),
             (
                 Accept::new().header("sec-websocket-accept", "x"),
                 HandshakeError::ReservedHeader("Sec-WebSocket-Accept"),
@@ -382,16 +352,10 @@ mod tests {
     #[test]
     fn accept_before_a_request_or_twice_is_out_of_order() {
         let mut server = ServerHandshake::new(&Config::default(), Instant::now());
-        assert_eq!(
-            server.accept(&Accept::new()),
-            Err(HandshakeError::OutOfOrder)
-        );
+        assert_eq!(server.accept(&Accept::new()), Err(HandshakeError::OutOfOrder));
         let mut server = received();
         assert!(server.accept(&Accept::new()).is_ok());
-        assert_eq!(
-            server.accept(&Accept::new()),
-            Err(HandshakeError::OutOfOrder)
-        );
+        assert_eq!(server.accept(&Accept::new()), Err(HandshakeError::OutOfOrder));
     }
 
     #[test]
@@ -400,18 +364,9 @@ mod tests {
         assert_eq!(server.receive(b"\x81"), Err(HandshakeError::OutOfOrder));
 
         let mut server = ServerHandshake::new(&Config::default(), Instant::now());
-        assert_eq!(
-            server.receive(b"POST / HTTP/1.1\r\n\r\n"),
-            Err(HandshakeError::MethodNotAllowed)
-        );
-        assert_eq!(
-            server.receive(REQUEST),
-            Err(HandshakeError::MethodNotAllowed)
-        );
-        assert_eq!(
-            server.accept(&Accept::new()),
-            Err(HandshakeError::OutOfOrder)
-        );
+        assert_eq!(server.receive(b"POST / HTTP/1.1\r\n\r\n"), Err(HandshakeError::MethodNotAllowed));
+        assert_eq!(server.receive(REQUEST), Err(HandshakeError::MethodNotAllowed));
+        assert_eq!(server.accept(&Accept::new()), Err(HandshakeError::OutOfOrder));
     }
 
     #[test]
@@ -433,10 +388,7 @@ mod tests {
         assert_eq!(server.poll_timeout(), now + Duration::from_secs(3));
         assert!(server.receive(&REQUEST[..10]).unwrap().is_none());
         assert_eq!(server.handle_timeout(now + Duration::from_secs(2)), Ok(()));
-        assert_eq!(
-            server.handle_timeout(now + Duration::from_secs(3)),
-            Err(HandshakeError::Timeout)
-        );
+        assert_eq!(server.handle_timeout(now + Duration::from_secs(3)), Err(HandshakeError::Timeout));
         assert_eq!(server.receive(&REQUEST[10..]), Err(HandshakeError::Timeout));
         assert_eq!(HandshakeError::Timeout.response(), None);
     }
@@ -446,10 +398,7 @@ mod tests {
         let now = Instant::now();
         let mut server = ServerHandshake::new(&Config::default(), now);
         assert!(server.receive(REQUEST).unwrap().is_some());
-        assert_eq!(
-            server.handle_timeout(now + Duration::from_secs(3600)),
-            Ok(())
-        );
+        assert_eq!(server.handle_timeout(now + Duration::from_secs(3600)), Ok(()));
         assert!(server.accept(&Accept::new()).is_ok());
     }
 

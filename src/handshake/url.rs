@@ -39,21 +39,16 @@ pub struct WsUrl {
 impl WsUrl {
     /// Parses a `ws://` or `wss://` URL. See the type's docs for what is refused.
     pub fn parse(s: &str) -> Result<Self, HandshakeError> {
-        if s.bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-        {
-            return Err(HandshakeError::InvalidUrl(
-                "whitespace or control character",
-            ));
+        if s.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+            return Err(HandshakeError::InvalidUrl("whitespace or control character"));
         }
         // RFC 6455 §3: "Fragment identifiers are meaningless in the context of WebSocket
         // URIs and MUST NOT be used on these URIs."
         if s.contains('#') {
             return Err(HandshakeError::InvalidUrl("fragment"));
         }
-        let (scheme, rest) = s
-            .split_once("://")
-            .ok_or(HandshakeError::InvalidUrl("scheme must be ws or wss"))?;
+        let (scheme, rest) =
+            s.split_once("://").ok_or(HandshakeError::InvalidUrl("scheme must be ws or wss"))?;
         let secure = if scheme.eq_ignore_ascii_case("ws") {
             false
         } else if scheme.eq_ignore_ascii_case("wss") {
@@ -77,12 +72,7 @@ impl WsUrl {
             path_and_query.push('/');
         }
         percent_encode_non_ascii(tail, &mut path_and_query);
-        Ok(Self {
-            secure,
-            host: host.to_owned(),
-            port,
-            path_and_query,
-        })
+        Ok(Self { secure, host: host.to_owned(), port, path_and_query })
     }
 
     /// Whether the scheme is `wss` (WebSocket over TLS).
@@ -135,12 +125,7 @@ impl FromStr for WsUrl {
 impl fmt::Display for WsUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = if self.secure { "wss" } else { "ws" };
-        write!(
-            f,
-            "{scheme}://{}{}",
-            self.host_header(),
-            self.path_and_query
-        )
+        write!(f, "{scheme}://{}{}", self.host_header(), self.path_and_query)
     }
 }
 
@@ -151,9 +136,8 @@ const fn default_port(secure: bool) -> u16 {
 /// Splits `host[:port]` or `[ipv6][:port]`, validating the host.
 fn parse_authority(authority: &str) -> Result<(&str, Option<&str>), HandshakeError> {
     if let Some(rest) = authority.strip_prefix('[') {
-        let (literal, after) = rest
-            .split_once(']')
-            .ok_or(HandshakeError::InvalidUrl("unclosed IPv6 literal"))?;
+        let (literal, after) =
+            rest.split_once(']').ok_or(HandshakeError::InvalidUrl("unclosed IPv6 literal"))?;
         if literal.parse::<Ipv6Addr>().is_err() {
             return Err(HandshakeError::InvalidUrl("invalid IPv6 literal"));
         }
@@ -212,13 +196,7 @@ mod tests {
     fn parts(s: &str) -> (bool, String, u16, String, String) {
         let url = WsUrl::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
         let (secure, host, port) = (url.is_secure(), url.host().to_owned(), url.port());
-        (
-            secure,
-            host,
-            port,
-            url.path_and_query().to_owned(),
-            url.host_header(),
-        )
+        (secure, host, port, url.path_and_query().to_owned(), url.host_header())
     }
 
     fn refused(s: &str) -> &'static str {
@@ -234,13 +212,7 @@ mod tests {
     fn ws_url_without_port_or_path_defaults_to_port_80_and_path_slash() {
         assert_eq!(
             parts("ws://example.com"),
-            (
-                false,
-                "example.com".into(),
-                80,
-                "/".into(),
-                "example.com".into()
-            )
+            (false, "example.com".into(), 80, "/".into(), "example.com".into())
         );
     }
 
@@ -261,13 +233,7 @@ mod tests {
     fn ipv6_literal_loses_its_brackets_in_host_and_keeps_them_in_the_host_header() {
         assert_eq!(
             parts("ws://[::1]:9001/x?y=1"),
-            (
-                false,
-                "::1".into(),
-                9001,
-                "/x?y=1".into(),
-                "[::1]:9001".into()
-            )
+            (false, "::1".into(), 9001, "/x?y=1".into(), "[::1]:9001".into())
         );
         assert_eq!(parts("wss://[2001:db8::7]").4, "[2001:db8::7]");
     }
@@ -286,11 +252,7 @@ mod tests {
 
     #[test]
     fn display_round_trips_through_parse() {
-        for s in [
-            "ws://a/b?c",
-            "wss://[::1]:1/",
-            "ws://127.0.0.1:9001/runCase?case=1&agent=x",
-        ] {
+        for s in ["ws://a/b?c", "wss://[::1]:1/", "ws://127.0.0.1:9001/runCase?case=1&agent=x"] {
             let url = WsUrl::parse(s).unwrap();
             assert_eq!(WsUrl::parse(&url.to_string()).unwrap(), url);
         }
@@ -303,15 +265,7 @@ mod tests {
 
     #[test]
     fn other_schemes_are_refused() {
-        for s in [
-            "http://h/",
-            "https://h/",
-            "ftp://h",
-            "wsx://h",
-            "ws:/h",
-            "h/path",
-            "://h",
-        ] {
+        for s in ["http://h/", "https://h/", "ftp://h", "wsx://h", "ws:/h", "h/path", "://h"] {
             refused(s);
         }
     }
@@ -354,13 +308,7 @@ mod tests {
 
     #[test]
     fn whitespace_and_control_characters_are_refused() {
-        for s in [
-            " ws://h/",
-            "ws://h/ x",
-            "ws://h/\tx",
-            "ws://h/\r\nX: y",
-            "ws://h/\0",
-        ] {
+        for s in [" ws://h/", "ws://h/ x", "ws://h/\tx", "ws://h/\r\nX: y", "ws://h/\0"] {
             assert_eq!(refused(s), "whitespace or control character", "{s:?}");
         }
     }

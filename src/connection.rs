@@ -16,6 +16,9 @@ use crate::receiver::{Incoming, Receiver};
 use crate::sender::{Payload, Sender};
 use crate::timers::{Timer, Timers};
 
+/// Capacity of the event queue kept once it is drained; a larger one is freed.
+const EVENTS_KEPT: usize = 64;
+
 /// Which end of the connection this is. A client masks what it sends and expects unmasked
 /// frames; a server the opposite (RFC 6455 §5.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -363,6 +366,11 @@ impl Connection {
     pub fn poll_event(&mut self) -> Option<Event> {
         if let Some(event) = self.events.pop_front() {
             return Some(event);
+        }
+        // A burst of small frames (a ping flood in one read) may have grown the queue to
+        // dozens of bytes per byte received; give that memory back once it is drained.
+        if self.events.capacity() > EVENTS_KEPT {
+            self.events = VecDeque::new();
         }
         let deferred = self.deferred.take()?;
         self.apply(deferred);

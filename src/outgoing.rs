@@ -92,7 +92,17 @@ impl Outgoing {
     }
 
     /// Queues a pong; with `coalesce`, it replaces a queued pong not yet started.
+    ///
+    /// Only a coalescing pong is kept as a segment of its own (so that the next one can
+    /// replace it); others are packed with the small frames, since a segment per pong would
+    /// cost some 50 bytes of memory for every 2-byte pong of a ping flood.
     pub(crate) fn push_pong(&mut self, header: &FrameHeader, payload: &[u8], coalesce: bool) {
+        if !coalesce {
+            // A later coalescing pong must not replace one queued before this pong, or the
+            // newest answer would overtake older ones.
+            self.pong = None;
+            return self.push_copied(header, payload);
+        }
         let mut frame = BytesMut::with_capacity(MAX_HEADER_LEN + payload.len());
         let mut head = [0; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);

@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use crate::config::Config;
 use crate::error::SendError;
-use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
 use crate::message::DataKind;
 use crate::outgoing::Outgoing;
 use crate::rng::Rng;
@@ -126,9 +126,11 @@ impl Sender {
         let header = self.header(true, opcode, payload.len());
         if opcode == OpCode::Pong {
             // RFC 6455 §5.5.3 lets a pong answer only the latest ping. Every ping gets its
-            // pong while the peer reads; once our writes back up, only the latest does, so
-            // a flood of pings cannot grow the queue.
-            let coalesce = self.outgoing.len() >= self.high_water;
+            // pong while the peer reads; once our writes back up (this pong would pass the
+            // high-water mark), only the latest does, so a flood of pings cannot grow the
+            // queue past the high-water mark and one pong.
+            let frame_len = MAX_HEADER_LEN + payload.len();
+            let coalesce = self.outgoing.len().saturating_add(frame_len) > self.high_water;
             self.outgoing.push_pong(&header, payload, coalesce);
         } else {
             self.outgoing.push_copied(&header, payload);

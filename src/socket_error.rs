@@ -33,7 +33,8 @@ pub enum ErrorKind {
 pub enum SocketError {
     /// The transport failed.
     Io(io::Error),
-    /// Connecting or the opening handshake did not finish in time.
+    /// Connecting, the opening handshake or a write (with a write timeout set on the
+    /// transport) did not finish in time.
     Timeout(&'static str),
     /// The opening handshake failed.
     Handshake(HandshakeError),

@@ -151,13 +151,20 @@ impl<S: Transport> Driver<S> {
     }
 
     /// The transport broke: the connection ends as if the stream had ended. After the close
-    /// handshake that is no error.
+    /// handshake that is no error. A write that timed out (a write timeout set on the
+    /// transport, and a peer that does not read) is [`ErrorKind::Timeout`](crate::ErrorKind).
     fn transport_failed(&mut self, error: io::Error) -> Result<(), SocketError> {
         let after_close = self.outcome.is_some();
         let out = self.conn.outgoing();
         out.advance(out.len());
         self.conn.receive_eof(Instant::now());
-        if after_close { Ok(()) } else { Err(SocketError::Io(error)) }
+        if after_close {
+            Ok(())
+        } else if matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) {
+            Err(SocketError::Timeout("write"))
+        } else {
+            Err(SocketError::Io(error))
+        }
     }
 
     /// Runs a send command; on backpressure writes out and tries once more. Writes at once

@@ -89,12 +89,14 @@ impl HeadReader {
             trailing.extend_from_slice(&bytes[take..]);
             return Ok(Some(Head { bytes: head, fields: self.fields, trailing: trailing.into() }));
         }
+        // The first line is checked before the head's size, so that a request line longer than
+        // both limits gets 414 whether it arrives in one read or byte by byte.
+        self.check_partial_first_line()?;
         if self.buf.len() >= self.limits.max_head {
             // RFC 7230 §3.2.5: a server that receives a head larger than it wishes to process
             // MUST respond with an appropriate 4xx (431, RFC 6585 §5).
             return Err(Overflow::Head);
         }
-        self.check_partial_first_line()?;
         Ok(None)
     }
 

@@ -63,19 +63,25 @@ mod connection;
 mod error;
 pub mod frame;
 pub mod handshake;
-#[cfg(feature = "blocking")]
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "async-std"))]
 mod info;
 pub mod mask;
 mod message;
+#[cfg(any(feature = "tokio", feature = "async-std"))]
+pub mod nonblocking;
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "async-std"))]
+mod options;
 mod outgoing;
 mod receiver;
 mod rng;
 mod sender;
-#[cfg(feature = "blocking")]
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "async-std"))]
 mod socket_error;
 mod timers;
-#[cfg(all(feature = "rustls", feature = "blocking"))]
+#[cfg(all(feature = "rustls", any(feature = "blocking", feature = "tokio", feature = "async-std")))]
 mod tls;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod utf8;
 
 pub use close::{CloseCause, CloseCode, CloseOutcome, Initiator, MAX_REASON_LEN};
@@ -83,10 +89,10 @@ pub use config::{Config, Delivery, KeepAlive};
 pub use connection::{Connection, Role, State, Stats};
 pub use error::{Error, SendError};
 pub use handshake::HandshakeError;
-#[cfg(feature = "blocking")]
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "async-std"))]
 pub use info::Info;
 pub use message::{DataKind, Event, Fragment, Message, Utf8Bytes};
 pub use outgoing::Outgoing;
 pub use rng::{FillFn, Rng, RngSource};
-#[cfg(feature = "blocking")]
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "async-std"))]
 pub use socket_error::{ErrorKind, SocketError};

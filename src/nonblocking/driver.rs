@@ -1,0 +1,229 @@
+//! The drive loop shared by the async adapters: reads the transport into the connection,
+//! writes its outgoing bytes, and maps its deadline onto a runtime timer. Each runtime supplies
+//! only the plumbing ([`AsyncIo`], [`AsyncTimer`]); no protocol logic lives here.
+
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use bytes::Buf;
+
+use crate::close::{CloseCode, CloseOutcome};
+use crate::connection::Connection;
+use crate::error::Error;
+use crate::info::Info;
+use crate::message::{Event, Fragment, Message};
+use crate::socket_error::SocketError;
+
+/// Keeps the runtime traits closed to this crate's wrappers.
+pub trait Sealed {}
+
+/// Bytes read from the transport per call.
+const READ_BUFFER: usize = 16 << 10;
+
+/// A non-blocking byte stream as one runtime's traits see it. Implemented by the runtime
+/// wrappers ([`crate::tokio::TokioIo`], [`crate::futures_io::FuturesIo`]); sealed.
+pub trait AsyncIo: Unpin + Sealed {
+    /// Reads into `buf`.
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+    /// Writes some of `bufs`.
+    fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>>;
+    /// Flushes buffered writes.
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Shuts the write half down.
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// The local address, if any.
+    fn local_addr(&self) -> Option<SocketAddr>;
+    /// The peer's address, if any.
+    fn peer_addr(&self) -> Option<SocketAddr>;
+}
+
+/// One re-armable deadline of one runtime; sealed.
+pub trait AsyncTimer: Unpin + Send + Sealed {
+    /// A timer with no deadline.
+    fn new() -> Self;
+    /// Ready once `deadline` has passed; registers the waker otherwise.
+    fn poll_at(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()>;
+}
+
+/// Data a read produced.
+pub(crate) enum Data {
+    Message(Message),
+    Fragment(Fragment),
+}
+
+/// The connection, its transport and its timer.
+#[derive(Debug)]
+pub(crate) struct AsyncDriver<I, T> {
+    pub io: I,
+    timer: T,
+    pub conn: Connection,
+    read_buf: Box<[u8]>,
+    shut_down: bool,
+    outcome: Option<CloseOutcome>,
+    error: Option<Error>,
+    /// The transport failed before the connection ended.
+    broken: Option<io::ErrorKind>,
+    pub info: Info,
+}
+
+impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
+    pub fn new(io: I, conn: Connection, mut info: Info) -> Self {
+        info.local_addr = io.local_addr();
+        info.peer_addr = io.peer_addr();
+        Self {
+            io,
+            timer: T::new(),
+            conn,
+            read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
+            shut_down: false,
+            outcome: None,
+            error: None,
+            broken: None,
+            info,
+        }
+    }
+
+    /// Feeds bytes that arrived together with the handshake.
+    pub fn receive_initial(&mut self, bytes: &[u8]) {
+        self.info.bytes_read += bytes.len() as u64;
+        if let Err(error) = self.conn.receive(Instant::now(), bytes) {
+            self.error = Some(error);
+        }
+    }
+
+    pub fn outcome(&self) -> Option<&CloseOutcome> {
+        self.outcome.as_ref()
+    }
+
+    /// The next message or fragment; `Ready(Ok(None))` after a clean close. Answers pings,
+    /// completes the close handshake and runs the timers on the way. All state lives in the
+    /// driver, so dropping the future that polls this loses nothing.
+    pub fn poll_next_data(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Data>, SocketError>> {
+        loop {
+            while let Some(event) = self.conn.poll_event() {
+                match event {
+                    Event::Message(message) => {
+                        self.info.messages_received += 1;
+                        return Poll::Ready(Ok(Some(Data::Message(message))));
+                    }
+                    Event::Fragment(fragment) => {
+                        self.info.messages_received += u64::from(fragment.fin);
+                        return Poll::Ready(Ok(Some(Data::Fragment(fragment))));
+                    }
+                    Event::Ping(_) | Event::Pong(_) => {}
+                    Event::Closed(outcome) => self.outcome = Some(outcome),
+                }
+            }
+            // Replies (pongs, the close echo) go out even when the application only reads.
+            if let Poll::Ready(Err(error)) = self.poll_write_out(cx) {
+                return Poll::Ready(Err(error));
+            }
+            if self.conn.is_finished() {
+                return Poll::Ready(self.ended().map(|()| None));
+            }
+            if let Some(deadline) = self.conn.poll_timeout()
+                && self.timer.poll_at(cx, deadline).is_ready()
+            {
+                self.conn.handle_timeout(Instant::now());
+                continue;
+            }
+            match ready!(self.io.poll_read(cx, &mut self.read_buf)) {
+                Ok(0) => self.conn.receive_eof(Instant::now()),
+                Ok(n) => {
+                    self.info.bytes_read += n as u64;
+                    if let Err(error) = self.conn.receive(Instant::now(), &self.read_buf[..n]) {
+                        self.error = Some(error);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    if let Err(error) = self.transport_failed(e) {
+                        return Poll::Ready(Err(error));
+                    }
+                }
+            }
+        }
+    }
+
+    /// How the connection ended, as the adapters report it.
+    fn ended(&self) -> Result<(), SocketError> {
+        match (self.error, &self.outcome, self.broken) {
+            (Some(error), _, _) => Err(SocketError::Protocol(error)),
+            (None, Some(outcome), _) if !outcome.is_clean() => Err(SocketError::Closed(outcome.clone())),
+            (None, None, Some(kind)) => Err(SocketError::Io(kind.into())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes everything queued, flushes, and shuts the write half down when the connection
+    /// asks. Ready when all is written.
+    pub fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SocketError>> {
+        while self.conn.outgoing().has_remaining() {
+            let out = self.conn.outgoing();
+            let mut slices = [IoSlice::new(&[]); 32];
+            let n = out.chunks_vectored(&mut slices);
+            match ready!(self.io.poll_write_vectored(cx, &slices[..n])) {
+                Ok(0) => return Poll::Ready(self.transport_failed(io::ErrorKind::WriteZero.into())),
+                Ok(written) => {
+                    self.conn.outgoing().advance(written);
+                    self.info.bytes_written += written as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Poll::Ready(self.transport_failed(e)),
+            }
+        }
+        if let Err(e) = ready!(self.io.poll_flush(cx)) {
+            return Poll::Ready(self.transport_failed(e));
+        }
+        if self.conn.wants_shutdown() && !self.shut_down {
+            // The peer may already be gone; the connection is over either way.
+            let _ = ready!(self.io.poll_shutdown(cx));
+            self.shut_down = true;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// The transport broke: the connection ends as if the stream had ended.
+    fn transport_failed(&mut self, error: io::Error) -> Result<(), SocketError> {
+        let after_close = self.outcome.is_some();
+        let out = self.conn.outgoing();
+        out.advance(out.len());
+        self.conn.receive_eof(Instant::now());
+        if after_close {
+            return Ok(());
+        }
+        self.broken = Some(error.kind());
+        Err(SocketError::Io(error))
+    }
+
+    /// Ready when a send may be queued: outgoing is below its high-water mark.
+    pub fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SocketError>> {
+        while self.conn.outgoing().len() >= self.conn.config().outgoing_high_water {
+            ready!(self.poll_write_out(cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// After a send was queued: writes at once, unless more received events wait and the
+    /// queue is below its high-water mark (their replies then go out together, in one write,
+    /// once the application has read them). Ready when written or held back.
+    pub fn poll_after_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SocketError>> {
+        if self.conn.has_events() && self.conn.outgoing().len() < self.conn.config().outgoing_high_water {
+            return Poll::Ready(Ok(()));
+        }
+        self.poll_write_out(cx)
+    }
+
+    /// Starts the close handshake.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SocketError> {
+        Ok(self.conn.close(Instant::now(), code, reason)?)
+    }
+
+    /// Waits until the connection has ended, discarding data still arriving.
+    pub fn poll_until_ended(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SocketError>> {
+        while ready!(self.poll_next_data(cx))?.is_some() {}
+        Poll::Ready(Ok(()))
+    }
+}

@@ -1,0 +1,82 @@
+//! What the async adapters share: the socket types, generic over the runtime's plumbing.
+//!
+//! Use them through a runtime module: [`crate::tokio`] (feature `tokio`) or
+//! [`crate::futures_io`] (feature `async-std`: async-std, smol and any futures-io runtime).
+//! Those modules name the types for their runtime (`wsproto::tokio::WebSocket`) and provide
+//! `connect` and `accept`. One drive loop serves both: each runtime contributes only how to
+//! read, write and sleep.
+
+mod driver;
+mod handshake;
+mod happy_eyeballs;
+mod socket;
+mod stream;
+mod tls;
+
+pub use driver::{AsyncIo, AsyncTimer, Sealed};
+pub use socket::{ReadHalf, WebSocket, WriteHalf};
+pub use stream::ByteStream;
+#[cfg(feature = "rustls")]
+pub use tls::TlsIo;
+pub use tls::MaybeTls;
+
+pub(crate) use driver::AsyncDriver;
+pub(crate) use handshake::server as server_handshake;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+
+use crate::config::{Config, Delivery};
+use crate::handshake::ClientRequest;
+use crate::options::Options;
+use crate::socket_error::SocketError;
+
+/// How one runtime resolves names and opens TCP connections.
+pub(crate) trait Runtime {
+    type Tcp: AsyncIo + Send;
+    type Timer: AsyncTimer;
+    fn resolve(host: &str, port: u16) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send;
+    fn connect_tcp(addr: SocketAddr, nodelay: bool) -> impl Future<Output = io::Result<Self::Tcp>> + Send;
+}
+
+/// Resolves, races the addresses (RFC 8305), adds TLS for `wss://`, runs the handshake.
+pub(crate) async fn connect<R: Runtime>(
+    request: ClientRequest,
+    options: &Options,
+    delivery: Delivery,
+) -> Result<AsyncDriver<MaybeTls<R::Tcp>, R::Timer>, SocketError> {
+    let config = Config { delivery, ..options.config.clone() };
+    let url = request.url().clone();
+    let addrs = happy_eyeballs::order(R::resolve(url.host(), url.port()).await?, options.max_addresses);
+    let nodelay = options.nodelay;
+    let tcp = happy_eyeballs::race::<R::Timer, _, _, _>(addrs, options.connect_timeout, |addr| {
+        R::connect_tcp(addr, nodelay)
+    })
+    .await
+    .map_err(|e| match e.kind() {
+        io::ErrorKind::TimedOut => SocketError::Timeout("connect"),
+        _ => SocketError::Io(e),
+    })?;
+    let io = if url.is_secure() { wrap_tls(tcp, url.host(), options)? } else { MaybeTls::Plain(tcp) };
+    handshake::client::<_, R::Timer>(io, request, config).await
+}
+
+#[cfg(feature = "rustls")]
+fn wrap_tls<I: AsyncIo>(io: I, host: &str, options: &Options) -> Result<MaybeTls<I>, SocketError> {
+    use crate::handshake::HandshakeError;
+    use std::sync::Arc;
+    let config = match &options.tls {
+        Some(config) => config.clone(),
+        None => Arc::new(crate::tls::default_client_config()),
+    };
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|_| SocketError::Handshake(HandshakeError::InvalidUrl("host is not a valid TLS server name")))?;
+    let conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
+    Ok(MaybeTls::Tls(Box::new(TlsIo::new(io, conn))))
+}
+
+#[cfg(not(feature = "rustls"))]
+fn wrap_tls<I: AsyncIo>(_: I, _: &str, _: &Options) -> Result<MaybeTls<I>, SocketError> {
+    Err(SocketError::Usage("wss:// needs the `rustls` feature"))
+}

@@ -1,0 +1,228 @@
+//! The async message socket, its read and write halves, and `Stream` + `Sink`.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+
+use super::driver::{AsyncDriver, AsyncIo, AsyncTimer, Data};
+use crate::close::{CloseCode, CloseOutcome};
+use crate::connection::Connection;
+use crate::error::SendError;
+use crate::info::Info;
+use crate::message::Message;
+use crate::socket_error::SocketError;
+
+/// An async WebSocket that sends and receives whole messages; also a
+/// [`Stream`](futures_core::Stream) of messages and a [`Sink`](futures_sink::Sink) for them.
+///
+/// Pings are answered and the close handshake completes inside [`recv`](Self::recv), even
+/// when the application never sends. Every method's future is cancel-safe: `recv` dropped in a
+/// `select!` loses no bytes (all state lives in the socket, none in the future), and `send`
+/// dropped before it resolves has queued either the whole message or nothing.
+///
+/// Made by the runtime modules' `connect` and `accept` (e.g. `wsproto::tokio::connect`).
+#[derive(Debug)]
+pub struct WebSocket<I, T> {
+    driver: AsyncDriver<I, T>,
+}
+
+fn send_command(message: &Message) -> impl FnOnce(&mut Connection) -> Result<(), SendError> + '_ {
+    move |conn| match message {
+        Message::Text(text) => conn.send_text(text),
+        Message::Binary(data) => conn.send_binary(data.clone()),
+    }
+}
+
+fn only_messages(data: Option<Data>) -> Result<Option<Message>, SocketError> {
+    match data {
+        Some(Data::Message(message)) => Ok(Some(message)),
+        Some(Data::Fragment(_)) => Err(SocketError::Usage(
+            "WebSocket::recv needs Delivery::Messages; use ByteStream for fragment delivery",
+        )),
+        None => Ok(None),
+    }
+}
+
+impl<I: AsyncIo, T: AsyncTimer> WebSocket<I, T> {
+    pub(crate) fn from_driver(driver: AsyncDriver<I, T>) -> Self {
+        Self { driver }
+    }
+
+    /// The next message; `Ok(None)` once the connection closed cleanly, an error when it
+    /// failed ([`ErrorKind::Protocol`](crate::ErrorKind::Protocol)) or ended without a close
+    /// handshake ([`ErrorKind::Closed`](crate::ErrorKind::Closed)). Cancel-safe.
+    pub async fn recv(&mut self) -> Result<Option<Message>, SocketError> {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// The poll form of [`recv`](Self::recv).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Message>, SocketError>> {
+        self.driver.poll_next_data(cx).map(|data| only_messages(data?))
+    }
+
+    /// Sends a message: waits while outgoing bytes are above the high-water mark, queues the
+    /// message, and writes it (held back only while received events wait to be read, so that
+    /// the replies to one read leave in one write).
+    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), SocketError> {
+        let message = message.into();
+        poll_fn(|cx| self.driver.poll_ready_to_send(cx)).await?;
+        send_command(&message)(&mut self.driver.conn)?;
+        self.driver.info.messages_sent += 1;
+        poll_fn(|cx| self.driver.poll_after_send(cx)).await
+    }
+
+    /// Sends a text message.
+    pub async fn send_text(&mut self, text: impl Into<String>) -> Result<(), SocketError> {
+        self.send(Message::Text(text.into().into())).await
+    }
+
+    /// Sends a binary message; a server keeps large payloads without copying them.
+    pub async fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), SocketError> {
+        self.send(Message::Binary(data.into())).await
+    }
+
+    /// Sends a ping (at most 125 bytes).
+    pub async fn ping(&mut self, payload: &[u8]) -> Result<(), SocketError> {
+        poll_fn(|cx| self.driver.poll_ready_to_send(cx)).await?;
+        self.driver.conn.send_ping(payload)?;
+        self.flush().await
+    }
+
+    /// Writes out everything queued.
+    pub async fn flush(&mut self) -> Result<(), SocketError> {
+        poll_fn(|cx| self.driver.poll_write_out(cx)).await
+    }
+
+    /// Starts the close handshake and waits for it to finish, discarding messages that
+    /// arrive meanwhile. The outcome is then in [`close_outcome`](Self::close_outcome).
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SocketError> {
+        self.driver.close(code, reason)?;
+        poll_fn(|cx| self.driver.poll_until_ended(cx)).await
+    }
+
+    /// How the connection ended, once it has.
+    pub fn close_outcome(&self) -> Option<&CloseOutcome> {
+        self.driver.outcome()
+    }
+
+    /// Addresses, subprotocol, extensions and counters.
+    pub fn info(&self) -> &Info {
+        &self.driver.info
+    }
+
+    /// The sans-IO connection underneath.
+    pub fn connection(&self) -> &Connection {
+        &self.driver.conn
+    }
+
+    /// Splits into a read half and a write half that two tasks can use at once. The read
+    /// half keeps answering pings and closes while the write half sends.
+    pub fn split(self) -> (ReadHalf<I, T>, WriteHalf<I, T>) {
+        let shared = Arc::new(Mutex::new(self.driver));
+        (ReadHalf { shared: shared.clone() }, WriteHalf { shared })
+    }
+}
+
+impl<I: AsyncIo, T: AsyncTimer> futures_core::Stream for WebSocket<I, T> {
+    type Item = Result<Message, SocketError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_recv(cx).map(Result::transpose)
+    }
+}
+
+impl<I: AsyncIo, T: AsyncTimer> futures_sink::Sink<Message> for WebSocket<I, T> {
+    type Error = SocketError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SocketError>> {
+        self.get_mut().driver.poll_ready_to_send(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), SocketError> {
+        let driver = &mut self.get_mut().driver;
+        send_command(&message)(&mut driver.conn)?;
+        driver.info.messages_sent += 1;
+        Ok(())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SocketError>> {
+        self.get_mut().driver.poll_write_out(cx)
+    }
+
+    /// Starts the close handshake with 1000 (if not started) and waits for it to finish.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SocketError>> {
+        let driver = &mut self.get_mut().driver;
+        if driver.conn.state() == crate::State::Open {
+            driver.close(CloseCode::NORMAL, "")?;
+        }
+        driver.poll_until_ended(cx)
+    }
+}
+
+/// The receiving half of a split [`WebSocket`].
+#[derive(Debug)]
+pub struct ReadHalf<I, T> {
+    shared: Arc<Mutex<AsyncDriver<I, T>>>,
+}
+
+/// The sending half of a split [`WebSocket`].
+#[derive(Debug)]
+pub struct WriteHalf<I, T> {
+    shared: Arc<Mutex<AsyncDriver<I, T>>>,
+}
+
+/// Locks the driver for the length of one poll (never across an `.await`).
+fn lock<I, T>(shared: &Mutex<AsyncDriver<I, T>>) -> MutexGuard<'_, AsyncDriver<I, T>> {
+    // A panic elsewhere while polling leaves the driver consistent: every poll either
+    // completes a step or leaves the state as it was.
+    shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl<I: AsyncIo, T: AsyncTimer> ReadHalf<I, T> {
+    /// The next message, as [`WebSocket::recv`]. Cancel-safe.
+    pub async fn recv(&mut self) -> Result<Option<Message>, SocketError> {
+        poll_fn(|cx| lock(&self.shared).poll_next_data(cx).map(|data| only_messages(data?))).await
+    }
+
+    /// How the connection ended, once it has.
+    pub fn close_outcome(&self) -> Option<CloseOutcome> {
+        lock(&self.shared).outcome().cloned()
+    }
+}
+
+impl<I: AsyncIo, T: AsyncTimer> WriteHalf<I, T> {
+    /// Sends a message, as [`WebSocket::send`].
+    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), SocketError> {
+        let message = message.into();
+        poll_fn(|cx| {
+            let mut driver = lock(&self.shared);
+            ready!(driver.poll_ready_to_send(cx))?;
+            send_command(&message)(&mut driver.conn)?;
+            driver.info.messages_sent += 1;
+            Poll::Ready(Ok::<(), SocketError>(()))
+        })
+        .await?;
+        poll_fn(|cx| lock(&self.shared).poll_write_out(cx)).await
+    }
+
+    /// Starts the close handshake; the read half sees it finish (`recv` gives `Ok(None)`).
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SocketError> {
+        lock(&self.shared).close(code, reason)?;
+        poll_fn(|cx| lock(&self.shared).poll_write_out(cx)).await
+    }
+}
+
+impl<I: AsyncIo, T: AsyncTimer> ReadHalf<I, T> {
+    /// Puts the halves back together; `None` if they came from different sockets.
+    pub fn reunite(self, write: WriteHalf<I, T>) -> Option<WebSocket<I, T>> {
+        if !Arc::ptr_eq(&self.shared, &write.shared) {
+            return None;
+        }
+        drop(write);
+        let mutex = Arc::into_inner(self.shared)?;
+        Some(WebSocket { driver: mutex.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) })
+    }
+}

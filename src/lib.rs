@@ -62,6 +62,8 @@ mod config;
 mod connection;
 mod error;
 pub mod frame;
+#[cfg(feature = "async-std")]
+pub mod futures_io;
 pub mod handshake;
 #[cfg(any(feature = "blocking", feature = "tokio", feature = "async-std"))]
 mod info;

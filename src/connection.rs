@@ -515,6 +515,10 @@ impl Connection {
         self.close = CloseState::Closed { shutdown: true, finished: true };
         self.timers.clear_all();
         self.receiver.clear();
+        // A close frame or protocol error still waiting behind unpopped events came too late:
+        // the outcome is this one, and `receive` must not start failing with an error that
+        // was never reported.
+        self.deferred = None;
     }
 
     /// Reports the outcome and enters `Closed`, waiting up to the close timeout for the
@@ -546,8 +550,13 @@ impl Connection {
         let (Some(keep_alive), CloseState::Open) = (self.config.keep_alive, &self.close) else {
             return;
         };
-        self.ping_count += 1;
-        let _ = self.send_control(OpCode::Ping, &self.ping_count.to_be_bytes());
+        // Keep-alive pings are not refused by backpressure like `send_ping`, so skip one while
+        // our writes are backed up: a peer that keeps sending but never reads would otherwise
+        // grow `outgoing` by a ping per interval without bound. The pong deadline still runs.
+        if self.sender.queued() < self.config.outgoing_high_water {
+            self.ping_count += 1;
+            let _ = self.send_control(OpCode::Ping, &self.ping_count.to_be_bytes());
+        }
         // The deadline counts from the first unanswered ping: a later ping (an interval shorter
         // than the timeout) must not push it back, or a silent peer would never be detected.
         if self.timers.get(Timer::PongDeadline).is_none() {

@@ -51,6 +51,14 @@ impl<I: AsyncIo, T: AsyncTimer> WebSocket<I, T> {
         Self { driver }
     }
 
+    /// Wraps a transport whose handshake was done elsewhere (by another HTTP stack, or with
+    /// [`ServerHandshake`](crate::handshake::ServerHandshake) by hand) and a connection in
+    /// [`Delivery::Messages`](crate::Delivery::Messages). Feed any bytes that followed the
+    /// handshake to the connection first.
+    pub fn from_connection(io: I, conn: Connection) -> Self {
+        Self { driver: AsyncDriver::new(io, conn, Info::default()) }
+    }
+
     /// The next message; `Ok(None)` once the connection closed cleanly, an error when it
     /// failed ([`ErrorKind::Protocol`](crate::ErrorKind::Protocol)) or ended without a close
     /// handshake ([`ErrorKind::Closed`](crate::ErrorKind::Closed)). Cancel-safe.

@@ -35,6 +35,12 @@ impl<I: AsyncIo, T: AsyncTimer> ByteStream<I, T> {
         Self { driver, piece: Bytes::new(), message_done: false, ended: false, writing: false }
     }
 
+    /// Wraps a transport whose handshake was done elsewhere and a connection (preferably in
+    /// [`Delivery::Fragments`](crate::Delivery::Fragments)).
+    pub fn from_connection(io: I, conn: crate::Connection) -> Self {
+        Self::from_driver(AsyncDriver::new(io, conn, Info::default()))
+    }
+
     /// Reads the next piece of the current message into `buf`; 0 at its end.
     pub(crate) fn poll_read_bytes(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         while self.piece.is_empty() {

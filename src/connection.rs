@@ -16,6 +16,10 @@ use crate::receiver::{Incoming, Receiver};
 use crate::sender::{Payload, Sender};
 use crate::timers::{Timer, Timers};
 
+/// Received bytes are taken in pieces of this size, so that each piece is unmasked and
+/// UTF-8-checked while it is still in the CPU cache.
+const RECEIVE_PIECE: usize = 32 << 10;
+
 /// Capacity of the event queue kept once it is drained; a larger one is freed.
 const EVENTS_KEPT: usize = 64;
 
@@ -213,16 +217,21 @@ impl Connection {
         if !bytes.is_empty() {
             self.on_peer_activity(now);
         }
-        self.receiver.extend(bytes);
-        loop {
-            let deferred = match self.receiver.next() {
-                Ok(Some(incoming)) => match self.on_incoming(incoming) {
-                    Some(deferred) => deferred,
-                    None => continue,
-                },
-                Ok(None) => return Ok(()),
-                Err(error) => Deferred::Fail(error),
+        // In pieces small enough that each is unmasked and checked while still in cache.
+        for piece in bytes.chunks(RECEIVE_PIECE) {
+            self.receiver.extend(piece);
+            let deferred = loop {
+                match self.receiver.next() {
+                    Ok(Some(incoming)) => {
+                        if let Some(deferred) = self.on_incoming(incoming) {
+                            break Some(deferred);
+                        }
+                    }
+                    Ok(None) => break None,
+                    Err(error) => break Some(Deferred::Fail(error)),
+                }
             };
+            let Some(deferred) = deferred else { continue };
             self.receiver.clear();
             if !self.events.is_empty() {
                 self.deferred = Some(deferred);
@@ -231,6 +240,7 @@ impl Connection {
             self.apply(deferred);
             return self.error.map_or(Ok(()), Err);
         }
+        Ok(())
     }
 
     /// The peer closed its write half (TCP FIN or TLS close_notify).

@@ -9,7 +9,11 @@ use wsproto::{Config, SocketError};
 
 /// Autobahn's 9.* cases send messages and frames of up to 16 MiB, some in 64-byte fragments.
 fn config() -> Config {
-    Config::default().max_message_size(64 << 20).max_frame_size(64 << 20).max_fragments(1 << 20).keep_alive(None)
+    Config::default()
+        .max_message_size(64 << 20)
+        .max_frame_size(64 << 20)
+        .max_fragments(1 << 20)
+        .keep_alive(None)
 }
 
 fn main() -> ExitCode {
@@ -23,7 +27,9 @@ fn main() -> ExitCode {
             ("--runtime", Some(value)) => runtime = value,
             ("--agent", Some(value)) => agent = value,
             _ => {
-                eprintln!("usage: autobahn-client [--url URL] [--runtime blocking|tokio|async-std] [--agent NAME]");
+                eprintln!(
+                    "usage: autobahn-client [--url URL] [--runtime blocking|tokio|async-std] [--agent NAME]"
+                );
                 return ExitCode::from(2);
             }
         }
@@ -95,7 +101,8 @@ macro_rules! async_client {
             use $module as adapter;
 
             async fn open(url: &str) -> Result<adapter::WebSocket, SocketError> {
-                adapter::connect_with(ClientRequest::new(url)?, &adapter::Options::default().config(config())).await
+                adapter::connect_with(ClientRequest::new(url)?, &adapter::Options::default().config(config()))
+                    .await
             }
 
             async fn echo(url: &str) -> Result<(), SocketError> {

@@ -8,7 +8,11 @@ use wsproto::Config;
 
 /// Autobahn's 9.* cases send messages and frames of up to 16 MiB, some in 64-byte fragments.
 fn config() -> Config {
-    Config::default().max_message_size(64 << 20).max_frame_size(64 << 20).max_fragments(1 << 20).keep_alive(None)
+    Config::default()
+        .max_message_size(64 << 20)
+        .max_frame_size(64 << 20)
+        .max_fragments(1 << 20)
+        .keep_alive(None)
 }
 
 fn main() -> ExitCode {
@@ -55,7 +59,9 @@ fn blocking_server(addr: &str) -> std::io::Result<()> {
         let options = options.clone();
         std::thread::spawn(move || {
             let _ = stream.set_nodelay(true);
-            let Ok(mut ws) = blocking::accept_with(stream, &options, |_| Ok(Default::default())) else { return };
+            let Ok(mut ws) = blocking::accept_with(stream, &options, |_| Ok(Default::default())) else {
+                return;
+            };
             while let Ok(Some(message)) = ws.recv() {
                 if ws.send(message).is_err() {
                     break;
@@ -78,7 +84,8 @@ fn tokio_server(addr: &str) -> std::io::Result<()> {
             let options = options.clone();
             tokio::spawn(async move {
                 let _ = stream.set_nodelay(true);
-                let Ok(mut ws) = ws_tokio::accept_with(stream, &options, |_| async { Ok(Default::default()) }).await
+                let Ok(mut ws) =
+                    ws_tokio::accept_with(stream, &options, |_| async { Ok(Default::default()) }).await
                 else {
                     return;
                 };
@@ -103,7 +110,8 @@ fn async_std_server(addr: &str) -> std::io::Result<()> {
             let options = options.clone();
             async_std::task::spawn(async move {
                 let _ = stream.set_nodelay(true);
-                let Ok(mut ws) = ws_futures::accept_with(stream, &options, |_| async { Ok(Default::default()) }).await
+                let Ok(mut ws) =
+                    ws_futures::accept_with(stream, &options, |_| async { Ok(Default::default()) }).await
                 else {
                     return;
                 };

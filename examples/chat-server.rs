@@ -15,7 +15,8 @@ use wsproto::tokio::{self as ws, Options};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().skip_while(|a| a != "--addr").nth(1).unwrap_or_else(|| "127.0.0.1:5001".into());
+    let addr =
+        std::env::args().skip_while(|a| a != "--addr").nth(1).unwrap_or_else(|| "127.0.0.1:5001".into());
     let listener = TcpListener::bind(&addr).await?;
     println!("chat server on ws://{addr}/");
     // Slow readers that fall more than 1,024 messages behind miss messages rather than
@@ -27,10 +28,11 @@ async fn main() -> std::io::Result<()> {
         let room = room.clone();
         let id = next_id.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
-            let socket = match ws::accept_with(stream, &Options::default(), |_| async { Ok(Accept::new()) }).await {
-                Ok(socket) => socket,
-                Err(e) => return eprintln!("{peer}: handshake failed: {e}"),
-            };
+            let socket =
+                match ws::accept_with(stream, &Options::default(), |_| async { Ok(Accept::new()) }).await {
+                    Ok(socket) => socket,
+                    Err(e) => return eprintln!("{peer}: handshake failed: {e}"),
+                };
             println!("{peer} joined as #{id}");
             let (mut reader, mut writer) = socket.split();
             let mut inbox = room.subscribe();

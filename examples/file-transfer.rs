@@ -52,7 +52,11 @@ async fn send(url: &str, path: &str) -> Result<(), SocketError> {
     socket.read_to_end(&mut answer).await?;
     socket.close(CloseCode::NORMAL, "done").await?;
     let secs = start.elapsed().as_secs_f64();
-    println!("sent {sent} bytes in {secs:.2} s ({:.0} MiB/s); receiver got {}", sent as f64 / secs / 1048576.0, String::from_utf8_lossy(&answer));
+    println!(
+        "sent {sent} bytes in {secs:.2} s ({:.0} MiB/s); receiver got {}",
+        sent as f64 / secs / 1048576.0,
+        String::from_utf8_lossy(&answer)
+    );
     Ok(())
 }
 

@@ -490,9 +490,9 @@ impl Connection {
     fn on_close_frame(&mut self, frame: CloseFrame) {
         let now = self.now;
         let initiator = match self.close {
-            // RFC 6455 §5.5.1: reply with a close frame, echoing the code.
+            // RFC 6455 §5.5.1: reply with a close frame, echoing the code (and the reason).
             CloseState::Open => {
-                self.queue_close(frame.code, "");
+                self.queue_close(frame.code, &frame.reason);
                 Initiator::Peer
             }
             _ => Initiator::Local,

@@ -165,7 +165,11 @@ where
 /// Runs the server handshake on `stream`; `decide` sees the request (path, origin,
 /// subprotocols, headers) and accepts it, or rejects it with an HTTP status. Malformed
 /// requests are answered with their status (400, 405, 414, 426, 431) and returned as errors.
-pub async fn accept_with<S, F, Fut>(stream: S, options: &Options, decide: F) -> Result<WebSocket<FuturesIo<S>>, SocketError>
+pub async fn accept_with<S, F, Fut>(
+    stream: S,
+    options: &Options,
+    decide: F,
+) -> Result<WebSocket<FuturesIo<S>>, SocketError>
 where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
     F: FnOnce(Request) -> Fut,
@@ -175,7 +179,11 @@ where
 }
 
 /// Like [`accept_with`], for a [`ByteStream`] (fragment delivery: no message size limit).
-pub async fn accept_stream<S, F, Fut>(stream: S, options: &Options, decide: F) -> Result<ByteStream<FuturesIo<S>>, SocketError>
+pub async fn accept_stream<S, F, Fut>(
+    stream: S,
+    options: &Options,
+    decide: F,
+) -> Result<ByteStream<FuturesIo<S>>, SocketError>
 where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
     F: FnOnce(Request) -> Fut,

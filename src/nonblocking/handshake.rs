@@ -37,7 +37,11 @@ pub(crate) async fn client<I: AsyncIo, T: AsyncTimer>(
 }
 
 /// Runs the server handshake; `decide` sees the request and accepts it or answers a status.
-pub(crate) async fn server<I, T, F, Fut>(mut io: I, config: Config, decide: F) -> Result<AsyncDriver<I, T>, SocketError>
+pub(crate) async fn server<I, T, F, Fut>(
+    mut io: I,
+    config: Config,
+    decide: F,
+) -> Result<AsyncDriver<I, T>, SocketError>
 where
     I: AsyncIo,
     T: AsyncTimer,
@@ -116,7 +120,9 @@ impl<T: AsyncTimer> Deadline<T> {
             }
             while !bytes.is_empty() {
                 match io.poll_write_vectored(cx, &[io::IoSlice::new(bytes)]) {
-                    Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into())),
+                    Poll::Ready(Ok(0)) => {
+                        return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()));
+                    }
                     Poll::Ready(Ok(n)) => bytes = &bytes[n..],
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
                     Poll::Pending => return Poll::Pending,

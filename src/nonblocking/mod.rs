@@ -16,9 +16,9 @@ mod tls;
 pub use driver::{AsyncIo, AsyncTimer, Sealed};
 pub use socket::{ReadHalf, WebSocket, WriteHalf};
 pub use stream::ByteStream;
+pub use tls::MaybeTls;
 #[cfg(feature = "rustls")]
 pub use tls::TlsIo;
-pub use tls::MaybeTls;
 
 pub(crate) use driver::AsyncDriver;
 pub(crate) use handshake::server as server_handshake;
@@ -70,8 +70,9 @@ fn wrap_tls<I: AsyncIo>(io: I, host: &str, options: &Options) -> Result<MaybeTls
         Some(config) => config.clone(),
         None => Arc::new(crate::tls::default_client_config()),
     };
-    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
-        .map_err(|_| SocketError::Handshake(HandshakeError::InvalidUrl("host is not a valid TLS server name")))?;
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|_| {
+        SocketError::Handshake(HandshakeError::InvalidUrl("host is not a valid TLS server name"))
+    })?;
     let conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
     Ok(MaybeTls::Tls(Box::new(TlsIo::new(io, conn))))
 }

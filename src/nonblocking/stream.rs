@@ -42,7 +42,11 @@ impl<I: AsyncIo, T: AsyncTimer> ByteStream<I, T> {
     }
 
     /// Reads the next piece of the current message into `buf`; 0 at its end.
-    pub(crate) fn poll_read_bytes(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_read_bytes(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         while self.piece.is_empty() {
             if self.message_done || self.ended || buf.is_empty() {
                 return Poll::Ready(Ok(0));

@@ -1,11 +1,11 @@
 //! TLS for the async adapters (feature `rustls`): a rustls connection over any [`AsyncIo`], so
 //! one implementation serves every runtime.
 
+use std::io::{self, IoSlice};
 #[cfg(feature = "rustls")]
 use std::io::{Read, Write};
-use std::io::{self, IoSlice};
 use std::net::SocketAddr;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use super::driver::{AsyncIo, Sealed};
 
@@ -101,8 +101,13 @@ impl<I: AsyncIo> AsyncIo for TlsIo<I> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Poll::Ready(Err(e)),
             }
-            // Handshake records (and plaintext queued before the handshake ended) go first.
-            ready!(self.poll_write_records(cx))?;
+            // Handshake records (and plaintext queued before the handshake ended) go first,
+            // but a transport that cannot take them now must not stop the reading: the peer
+            // may be waiting for us to read before it reads again (a write half sending while
+            // a read half receives). The write waker is registered; reading goes on.
+            if let Poll::Ready(Err(e)) = self.poll_write_records(cx) {
+                return Poll::Ready(Err(e));
+            }
             let mut source = Blocking { io: &mut self.io, cx };
             match self.tls.read_tls(&mut source) {
                 Ok(0) => {
@@ -123,7 +128,7 @@ impl<I: AsyncIo> AsyncIo for TlsIo<I> {
     }
 
     fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        ready!(self.poll_write_records(cx))?;
+        std::task::ready!(self.poll_write_records(cx))?;
         let n = self.tls.writer().write_vectored(bufs)?;
         // Start sending; what the transport does not take now goes on the next call.
         if let Poll::Ready(Err(e)) = self.poll_write_records(cx) {
@@ -134,13 +139,13 @@ impl<I: AsyncIo> AsyncIo for TlsIo<I> {
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.tls.writer().flush()?;
-        ready!(self.poll_write_records(cx))?;
+        std::task::ready!(self.poll_write_records(cx))?;
         self.io.poll_flush(cx)
     }
 
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.tls.send_close_notify();
-        ready!(self.poll_write_records(cx))?;
+        std::task::ready!(self.poll_write_records(cx))?;
         self.io.poll_shutdown(cx)
     }
 

@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::any::Any;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
@@ -57,12 +58,17 @@ pub struct FuturesIo<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + 'static> FuturesIo<S> {
-    /// Wraps a stream; an `async_net::TcpStream`'s addresses are recorded for
-    /// [`Info`](crate::Info).
+    /// Wraps a stream; the addresses of an `async_net::TcpStream` or an
+    /// `async_std::net::TcpStream` are recorded for [`Info`](crate::Info).
     pub fn new(io: S) -> Self {
-        let tcp = (&io as &dyn std::any::Any).downcast_ref::<TcpStream>();
-        let local = tcp.and_then(|s| s.local_addr().ok());
-        let peer = tcp.and_then(|s| s.peer_addr().ok());
+        let any = &io as &dyn Any;
+        let (local, peer) = if let Some(tcp) = any.downcast_ref::<TcpStream>() {
+            (tcp.local_addr().ok(), tcp.peer_addr().ok())
+        } else if let Some(tcp) = any.downcast_ref::<async_std::net::TcpStream>() {
+            (tcp.local_addr().ok(), tcp.peer_addr().ok())
+        } else {
+            (None, None)
+        };
         Self { io, local, peer }
     }
 
@@ -74,7 +80,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> FuturesIo<S> {
 
 impl<S> Sealed for FuturesIo<S> {}
 
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncIo for FuturesIo<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin + 'static> AsyncIo for FuturesIo<S> {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.io).poll_read(cx, buf)
     }
@@ -85,7 +91,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncIo for FuturesIo<S> {
         Pin::new(&mut self.io).poll_flush(cx)
     }
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_close(cx)
+        std::task::ready!(Pin::new(&mut self.io).poll_close(cx))?;
+        // async-std's TcpStream only flushes on close; the peer needs our FIN to finish the
+        // close handshake without waiting for its close timeout.
+        if let Some(tcp) = (&self.io as &dyn Any).downcast_ref::<async_std::net::TcpStream>() {
+            return Poll::Ready(match tcp.shutdown(std::net::Shutdown::Write) {
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+                other => other,
+            });
+        }
+        Poll::Ready(Ok(()))
     }
     fn local_addr(&self) -> Option<SocketAddr> {
         self.local

@@ -90,14 +90,14 @@ fn empty_close_frame_reports_1005_and_is_echoed_empty() {
 }
 
 #[test]
-fn every_sendable_close_code_is_accepted_and_echoed() {
+fn every_sendable_close_code_is_accepted_and_echoed_with_its_reason() {
     for code in (1000..=1003).chain(1007..=1014).chain([3000, 3999, 4000, 4999]) {
         let now = Instant::now();
         let mut client = client(now);
         let got = feed(&mut client, now, &RawFrame::close(code, "r").server(), Split::Whole).unwrap();
         let outcome = the_close(&got);
         assert_eq!((outcome.code.as_u16(), outcome.reason.as_str()), (code, "r"));
-        assert_eq!(queued_close(&mut client), Some((code, String::new())));
+        assert_eq!(queued_close(&mut client), Some((code, "r".to_owned())));
     }
 }
 

@@ -216,8 +216,12 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
         self.poll_write_out(cx)
     }
 
-    /// Starts the close handshake.
+    /// Starts the close handshake; once started (or ended), does nothing, so that a `close`
+    /// whose future was dropped can be called again to wait for the end.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SocketError> {
+        if self.conn.state() != crate::State::Open {
+            return Ok(());
+        }
         Ok(self.conn.close(Instant::now(), code, reason)?)
     }
 

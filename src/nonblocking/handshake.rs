@@ -65,7 +65,16 @@ where
             }
         }
     };
-    let accept = match decide(request).await {
+    // The application's decision counts against the handshake's deadline too.
+    let mut decision = std::pin::pin!(decide(request));
+    let decided = poll_fn(|cx| {
+        if timer.timer.poll_at(cx, timer.at).is_ready() {
+            return Poll::Ready(Err(SocketError::Handshake(HandshakeError::Timeout)));
+        }
+        decision.as_mut().poll(cx).map(Ok)
+    })
+    .await?;
+    let accept = match decided {
         Ok(accept) => accept,
         Err(status) => {
             let _ = timer.write_all(&mut io, &handshake.reject(status, "")).await;

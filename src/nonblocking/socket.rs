@@ -2,8 +2,8 @@
 
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, ready};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Wake, Waker, ready};
 
 use bytes::Bytes;
 
@@ -23,10 +23,17 @@ use crate::socket_error::SocketError;
 /// `select!` loses no bytes (all state lives in the socket, none in the future), and `send`
 /// dropped before it resolves has queued either the whole message or nothing.
 ///
+/// The connection's timers (keep-alive, close timeout) run while one of its calls is being
+/// polled, and replies to received messages may be held back until the last received event is
+/// read (so they leave in one write): an application that sends without receiving should
+/// [`split`](Self::split) and keep a task in `recv`, or call [`flush`](Self::flush).
+///
 /// Made by the runtime modules' `connect` and `accept` (e.g. `wsproto::tokio::connect`).
 #[derive(Debug)]
 pub struct WebSocket<I, T> {
     driver: AsyncDriver<I, T>,
+    /// The `Stream` gave its last item (the end, or an error).
+    stream_ended: bool,
 }
 
 fn send_command(message: &Message) -> impl FnOnce(&mut Connection) -> Result<(), SendError> + '_ {
@@ -48,7 +55,7 @@ fn only_messages(data: Option<Data>) -> Result<Option<Message>, SocketError> {
 
 impl<I: AsyncIo, T: AsyncTimer> WebSocket<I, T> {
     pub(crate) fn from_driver(driver: AsyncDriver<I, T>) -> Self {
-        Self { driver }
+        Self { driver, stream_ended: false }
     }
 
     /// Wraps a transport whose handshake was done elsewhere (by another HTTP stack, or with
@@ -56,7 +63,7 @@ impl<I: AsyncIo, T: AsyncTimer> WebSocket<I, T> {
     /// [`Delivery::Messages`](crate::Delivery::Messages). Feed any bytes that followed the
     /// handshake to the connection first.
     pub fn from_connection(io: I, conn: Connection) -> Self {
-        Self { driver: AsyncDriver::new(io, conn, Info::default()) }
+        Self { driver: AsyncDriver::new(io, conn, Info::default()), stream_ended: false }
     }
 
     /// The next message; `Ok(None)` once the connection closed cleanly, an error when it
@@ -129,7 +136,9 @@ impl<I: AsyncIo, T: AsyncTimer> WebSocket<I, T> {
     /// Splits into a read half and a write half that two tasks can use at once. The read
     /// half keeps answering pings and closes while the write half sends.
     pub fn split(self) -> (ReadHalf<I, T>, WriteHalf<I, T>) {
-        let shared = Arc::new(Mutex::new(self.driver));
+        let wakers = Arc::new(HalfWakers::default());
+        let shared =
+            Arc::new(Shared { driver: Mutex::new(self.driver), waker: Waker::from(wakers.clone()), wakers });
         (ReadHalf { shared: shared.clone() }, WriteHalf { shared })
     }
 }
@@ -137,8 +146,15 @@ impl<I: AsyncIo, T: AsyncTimer> WebSocket<I, T> {
 impl<I: AsyncIo, T: AsyncTimer> futures_core::Stream for WebSocket<I, T> {
     type Item = Result<Message, SocketError>;
 
+    /// Ends (`None`) after the connection closed, and after yielding an error once.
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().poll_recv(cx).map(Result::transpose)
+        let this = self.get_mut();
+        if this.stream_ended {
+            return Poll::Ready(None);
+        }
+        let item = ready!(this.poll_recv(cx)).transpose();
+        this.stream_ended = !matches!(item, Some(Ok(_)));
+        Poll::Ready(item)
     }
 }
 
@@ -173,31 +189,127 @@ impl<I: AsyncIo, T: AsyncTimer> futures_sink::Sink<Message> for WebSocket<I, T> 
 /// The receiving half of a split [`WebSocket`].
 #[derive(Debug)]
 pub struct ReadHalf<I, T> {
-    shared: Arc<Mutex<AsyncDriver<I, T>>>,
+    shared: Arc<Shared<I, T>>,
 }
 
 /// The sending half of a split [`WebSocket`].
 #[derive(Debug)]
 pub struct WriteHalf<I, T> {
-    shared: Arc<Mutex<AsyncDriver<I, T>>>,
+    shared: Arc<Shared<I, T>>,
 }
 
-/// Locks the driver for the length of one poll (never across an `.await`).
-fn lock<I, T>(shared: &Mutex<AsyncDriver<I, T>>) -> MutexGuard<'_, AsyncDriver<I, T>> {
-    // A panic elsewhere while polling leaves the driver consistent: every poll either
-    // completes a step or leaves the state as it was.
-    shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+/// What the halves share: the driver, and one waker that wakes both halves.
+#[derive(Debug)]
+struct Shared<I, T> {
+    driver: Mutex<AsyncDriver<I, T>>,
+    wakers: Arc<HalfWakers>,
+    /// Wakes both halves; the driver is only ever polled with this one.
+    waker: Waker,
+}
+
+/// The wakers of the two halves. A transport keeps one waker per direction, and both halves
+/// write (the read half sends pongs and close replies), so the half that polled last would
+/// take the other's wake-up and leave it waiting forever. Every wake-up goes to both instead;
+/// a half woken for nothing polls once and waits again.
+#[derive(Debug, Default)]
+struct HalfWakers {
+    read: Mutex<Option<Waker>>,
+    write: Mutex<Option<Waker>>,
+}
+
+impl Wake for HalfWakers {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        for slot in [&self.read, &self.write] {
+            if let Some(waker) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                waker.wake();
+            }
+        }
+    }
+}
+
+/// One of the two halves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Half {
+    Read,
+    Write,
+}
+
+impl HalfWakers {
+    fn slot(&self, half: Half) -> &Mutex<Option<Waker>> {
+        match half {
+            Half::Read => &self.read,
+            Half::Write => &self.write,
+        }
+    }
+
+    fn wake_half(&self, half: Half) {
+        if let Some(waker) = self.slot(half).lock().unwrap_or_else(PoisonError::into_inner).take() {
+            waker.wake();
+        }
+    }
+}
+
+impl<I, T> Shared<I, T> {
+    /// Polls the driver for one half: records the half's waker, then runs `poll` under the
+    /// lock (held for this one poll, never across an `.await`) with the shared waker.
+    fn poll<R>(
+        &self,
+        half: Half,
+        cx: &mut Context<'_>,
+        poll: impl FnOnce(&mut AsyncDriver<I, T>, &mut Context<'_>) -> Poll<R>,
+    ) -> Poll<R> {
+        {
+            let mut slot = self.wakers.slot(half).lock().unwrap_or_else(PoisonError::into_inner);
+            match &*slot {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                _ => *slot = Some(cx.waker().clone()),
+            }
+        }
+        let mut driver = self.lock();
+        let (written, deadline, finished) =
+            (driver.info.bytes_written, driver.conn.poll_timeout(), driver.conn.is_finished());
+        let result = poll(&mut driver, &mut Context::from_waker(&self.waker));
+        // One half can end the other's wait without any event on the transport: the read half
+        // writing out what the write half queued (some transports then also drop the write
+        // half's registration), the write half arming a new deadline, or either half ending
+        // the connection (a failed read or write).
+        let ended = driver.conn.is_finished() != finished;
+        let wake = match half {
+            Half::Read => (ended || driver.info.bytes_written != written).then_some(Half::Write),
+            Half::Write => (ended || driver.conn.poll_timeout() != deadline).then_some(Half::Read),
+        };
+        drop(driver);
+        if let Some(other) = wake {
+            self.wakers.wake_half(other);
+        }
+        result
+    }
+
+    fn lock(&self) -> MutexGuard<'_, AsyncDriver<I, T>> {
+        // A panic elsewhere while polling leaves the driver consistent: every poll either
+        // completes a step or leaves the state as it was.
+        self.driver.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl<I: AsyncIo, T: AsyncTimer> ReadHalf<I, T> {
     /// The next message, as [`WebSocket::recv`]. Cancel-safe.
     pub async fn recv(&mut self) -> Result<Option<Message>, SocketError> {
-        poll_fn(|cx| lock(&self.shared).poll_next_data(cx).map(|data| only_messages(data?))).await
+        let shared = &*self.shared;
+        poll_fn(|cx| {
+            shared
+                .poll(Half::Read, cx, |driver, cx| driver.poll_next_data(cx).map(|data| only_messages(data?)))
+        })
+        .await
     }
 
     /// How the connection ended, once it has.
     pub fn close_outcome(&self) -> Option<CloseOutcome> {
-        lock(&self.shared).outcome().cloned()
+        self.shared.lock().outcome().cloned()
     }
 }
 
@@ -205,21 +317,26 @@ impl<I: AsyncIo, T: AsyncTimer> WriteHalf<I, T> {
     /// Sends a message, as [`WebSocket::send`].
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), SocketError> {
         let message = message.into();
+        let shared = &*self.shared;
         poll_fn(|cx| {
-            let mut driver = lock(&self.shared);
-            ready!(driver.poll_ready_to_send(cx))?;
-            send_command(&message)(&mut driver.conn)?;
-            driver.info.messages_sent += 1;
-            Poll::Ready(Ok::<(), SocketError>(()))
+            shared.poll(Half::Write, cx, |driver, cx| {
+                ready!(driver.poll_ready_to_send(cx))?;
+                send_command(&message)(&mut driver.conn)?;
+                driver.info.messages_sent += 1;
+                Poll::Ready(Ok::<(), SocketError>(()))
+            })
         })
         .await?;
-        poll_fn(|cx| lock(&self.shared).poll_write_out(cx)).await
+        poll_fn(|cx| shared.poll(Half::Write, cx, AsyncDriver::poll_write_out)).await
     }
 
     /// Starts the close handshake; the read half sees it finish (`recv` gives `Ok(None)`).
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SocketError> {
-        lock(&self.shared).close(code, reason)?;
-        poll_fn(|cx| lock(&self.shared).poll_write_out(cx)).await
+        let shared = &*self.shared;
+        shared.lock().close(code, reason)?;
+        // The close timeout is a new deadline: the read half re-arms its timer when polled.
+        shared.wakers.wake_half(Half::Read);
+        poll_fn(|cx| shared.poll(Half::Write, cx, AsyncDriver::poll_write_out)).await
     }
 }
 
@@ -230,7 +347,7 @@ impl<I: AsyncIo, T: AsyncTimer> ReadHalf<I, T> {
             return None;
         }
         drop(write);
-        let mutex = Arc::into_inner(self.shared)?;
-        Some(WebSocket { driver: mutex.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) })
+        let shared = Arc::into_inner(self.shared)?;
+        Some(WebSocket::from_driver(shared.driver.into_inner().unwrap_or_else(PoisonError::into_inner)))
     }
 }

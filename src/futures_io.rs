@@ -219,6 +219,12 @@ where
     Fut: Future<Output = Result<Accept, u16>>,
 {
     let config = Config { delivery, ..options.config.clone() };
+    let any = &stream as &dyn Any;
+    if let Some(tcp) = any.downcast_ref::<TcpStream>() {
+        tcp.set_nodelay(options.nodelay)?;
+    } else if let Some(tcp) = any.downcast_ref::<async_std::net::TcpStream>() {
+        tcp.set_nodelay(options.nodelay)?;
+    }
     nonblocking::server_handshake(FuturesIo::new(stream), config, decide).await
 }
 

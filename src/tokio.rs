@@ -202,6 +202,9 @@ where
     Fut: Future<Output = Result<Accept, u16>>,
 {
     let config = Config { delivery, ..options.config.clone() };
+    if let Some(tcp) = (&stream as &dyn std::any::Any).downcast_ref::<TcpStream>() {
+        tcp.set_nodelay(options.nodelay)?;
+    }
     nonblocking::server_handshake(TokioIo::new(stream), config, decide).await
 }
 

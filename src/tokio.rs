@@ -26,9 +26,8 @@ use std::time::Instant;
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::net::TcpStream;
 
-use crate::config::{Config, Delivery};
 use crate::handshake::{Accept, ClientRequest, Request};
-use crate::nonblocking::{self, AsyncDriver, AsyncIo, AsyncTimer, Runtime, Sealed};
+use crate::nonblocking::{self, AsyncIo, AsyncTimer, Runtime, Sealed};
 use crate::socket_error::SocketError;
 
 pub use crate::nonblocking::MaybeTls;
@@ -132,81 +131,15 @@ impl Runtime for Tokio {
     }
 }
 
-/// Connects to a `ws://` or `wss://` URL with the default [`Options`] (keep-alive on).
-pub async fn connect(url: &str) -> Result<WebSocket, SocketError> {
-    connect_with(ClientRequest::new(url)?, &Options::default()).await
-}
-
-/// Connects with a prepared request (subprotocols, headers) and options: resolves the host,
-/// races up to [`Options::max_addresses`] addresses (IPv6 first, 250 ms apart, RFC 8305),
-/// each within [`Options::connect_timeout`], then TLS and the handshake within
-/// [`Config::handshake_timeout`].
-pub async fn connect_with(request: ClientRequest, options: &Options) -> Result<WebSocket, SocketError> {
-    let driver = nonblocking::connect::<Tokio>(request, options, Delivery::Messages).await?;
-    Ok(WebSocket::from_driver(driver))
-}
-
-/// Like [`connect_with`], for a [`ByteStream`] (fragment delivery: no message size limit).
-pub async fn connect_stream(request: ClientRequest, options: &Options) -> Result<ByteStream, SocketError> {
-    let driver = nonblocking::connect::<Tokio>(request, options, Delivery::Fragments).await?;
-    Ok(ByteStream::from_driver(driver))
-}
-
-/// Accepts every WebSocket request on `stream` with the default [`Options`].
-pub async fn accept<S>(stream: S) -> Result<WebSocket<TokioIo<S>>, SocketError>
-where
-    S: AsyncRead + AsyncWrite + Unpin + 'static,
-{
-    accept_with(stream, &Options::default(), |_| async { Ok(Accept::new()) }).await
-}
-
-/// Runs the server handshake on `stream`; `decide` sees the request (path, origin,
-/// subprotocols, headers) and accepts it, or rejects it with an HTTP status. Malformed
-/// requests are answered with their status (400, 405, 414, 426, 431) and returned as errors.
-pub async fn accept_with<S, F, Fut>(
-    stream: S,
-    options: &Options,
-    decide: F,
-) -> Result<WebSocket<TokioIo<S>>, SocketError>
-where
-    S: AsyncRead + AsyncWrite + Unpin + 'static,
-    F: FnOnce(Request) -> Fut,
-    Fut: Future<Output = Result<Accept, u16>>,
-{
-    Ok(WebSocket::from_driver(server(stream, options, Delivery::Messages, decide).await?))
-}
-
-/// Like [`accept_with`], for a [`ByteStream`] (fragment delivery: no message size limit).
-pub async fn accept_stream<S, F, Fut>(
-    stream: S,
-    options: &Options,
-    decide: F,
-) -> Result<ByteStream<TokioIo<S>>, SocketError>
-where
-    S: AsyncRead + AsyncWrite + Unpin + 'static,
-    F: FnOnce(Request) -> Fut,
-    Fut: Future<Output = Result<Accept, u16>>,
-{
-    Ok(ByteStream::from_driver(server(stream, options, Delivery::Fragments, decide).await?))
-}
-
-async fn server<S, F, Fut>(
-    stream: S,
-    options: &Options,
-    delivery: Delivery,
-    decide: F,
-) -> Result<AsyncDriver<TokioIo<S>, TokioTimer>, SocketError>
-where
-    S: AsyncRead + AsyncWrite + Unpin + 'static,
-    F: FnOnce(Request) -> Fut,
-    Fut: Future<Output = Result<Accept, u16>>,
-{
-    let config = Config { delivery, ..options.config.clone() };
-    if let Some(tcp) = (&stream as &dyn std::any::Any).downcast_ref::<TcpStream>() {
-        tcp.set_nodelay(options.nodelay)?;
+/// Sets `TCP_NODELAY` if the stream is a tokio `TcpStream`.
+fn set_nodelay<S: 'static>(stream: &S, nodelay: bool) -> io::Result<()> {
+    match (stream as &dyn std::any::Any).downcast_ref::<TcpStream>() {
+        Some(tcp) => tcp.set_nodelay(nodelay),
+        None => Ok(()),
     }
-    nonblocking::server_handshake(TokioIo::new(stream), config, decide).await
 }
+
+nonblocking::runtime_functions!(Tokio, TokioIo, set_nodelay);
 
 impl<I: AsyncIo> AsyncRead for nonblocking::ByteStream<I, TokioTimer> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {

@@ -81,3 +81,98 @@ fn wrap_tls<I: AsyncIo>(io: I, host: &str, options: &Options) -> Result<MaybeTls
 fn wrap_tls<I: AsyncIo>(_: I, _: &str, _: &Options) -> Result<MaybeTls<I>, SocketError> {
     Err(SocketError::Usage("wss:// needs the `rustls` feature"))
 }
+
+/// Writes a runtime module's `connect*` and `accept*` functions once for every runtime. At the
+/// call site, `AsyncRead`/`AsyncWrite` name the runtime's stream traits, `WebSocket`,
+/// `ByteStream`, `Options`, `ClientRequest`, `Request`, `Accept`, `SocketError` and `Future`
+/// are in scope; `$rt` is the runtime's [`Runtime`], `$io` its stream wrapper, and `$nodelay`
+/// sets `TCP_NODELAY` on a stream it recognises as TCP.
+macro_rules! runtime_functions {
+    ($rt:ty, $io:ident, $nodelay:path) => {
+        /// Connects to a `ws://` or `wss://` URL with the default [`Options`] (keep-alive on).
+        pub async fn connect(url: &str) -> Result<WebSocket, SocketError> {
+            connect_with(ClientRequest::new(url)?, &Options::default()).await
+        }
+
+        /// Connects with a prepared request (subprotocols, headers) and options: resolves the host,
+        /// races up to [`Options::max_addresses`] addresses (IPv6 first, 250 ms apart, RFC 8305),
+        /// each within [`Options::connect_timeout`], then TLS and the handshake within
+        /// [`Config::handshake_timeout`]($crate::Config::handshake_timeout).
+        pub async fn connect_with(
+            request: ClientRequest,
+            options: &Options,
+        ) -> Result<WebSocket, SocketError> {
+            let driver =
+                $crate::nonblocking::connect::<$rt>(request, options, $crate::Delivery::Messages).await?;
+            Ok(WebSocket::from_driver(driver))
+        }
+
+        /// Like [`connect_with`], for a [`ByteStream`] (fragment delivery: no message size limit).
+        pub async fn connect_stream(
+            request: ClientRequest,
+            options: &Options,
+        ) -> Result<ByteStream, SocketError> {
+            let driver =
+                $crate::nonblocking::connect::<$rt>(request, options, $crate::Delivery::Fragments).await?;
+            Ok(ByteStream::from_driver(driver))
+        }
+
+        /// Accepts every WebSocket request on `stream` with the default [`Options`].
+        pub async fn accept<S>(stream: S) -> Result<WebSocket<$io<S>>, SocketError>
+        where
+            S: AsyncRead + AsyncWrite + Unpin + 'static,
+        {
+            accept_with(stream, &Options::default(), |_| async { Ok(Accept::new()) }).await
+        }
+
+        /// Runs the server handshake on `stream`; `decide` sees the request (path, origin,
+        /// subprotocols, headers) and accepts it, or rejects it with an HTTP status. Malformed
+        /// requests are answered with their status (400, 405, 414, 426, 431) and returned as errors.
+        pub async fn accept_with<S, F, Fut>(
+            stream: S,
+            options: &Options,
+            decide: F,
+        ) -> Result<WebSocket<$io<S>>, SocketError>
+        where
+            S: AsyncRead + AsyncWrite + Unpin + 'static,
+            F: FnOnce(Request) -> Fut,
+            Fut: Future<Output = Result<Accept, u16>>,
+        {
+            Ok(WebSocket::from_driver(server(stream, options, $crate::Delivery::Messages, decide).await?))
+        }
+
+        /// Like [`accept_with`], for a [`ByteStream`] (fragment delivery: no message size limit).
+        pub async fn accept_stream<S, F, Fut>(
+            stream: S,
+            options: &Options,
+            decide: F,
+        ) -> Result<ByteStream<$io<S>>, SocketError>
+        where
+            S: AsyncRead + AsyncWrite + Unpin + 'static,
+            F: FnOnce(Request) -> Fut,
+            Fut: Future<Output = Result<Accept, u16>>,
+        {
+            Ok(ByteStream::from_driver(server(stream, options, $crate::Delivery::Fragments, decide).await?))
+        }
+
+        async fn server<S, F, Fut>(
+            stream: S,
+            options: &Options,
+            delivery: $crate::Delivery,
+            decide: F,
+        ) -> Result<
+            $crate::nonblocking::AsyncDriver<$io<S>, <$rt as $crate::nonblocking::Runtime>::Timer>,
+            SocketError,
+        >
+        where
+            S: AsyncRead + AsyncWrite + Unpin + 'static,
+            F: FnOnce(Request) -> Fut,
+            Fut: Future<Output = Result<Accept, u16>>,
+        {
+            let config = $crate::Config { delivery, ..options.config.clone() };
+            $nodelay(&stream, options.nodelay)?;
+            $crate::nonblocking::server_handshake($io::new(stream), config, decide).await
+        }
+    };
+}
+pub(crate) use runtime_functions;

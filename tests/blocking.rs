@@ -5,18 +5,17 @@
 //! Every test runs on 127.0.0.1 with ephemeral ports and is bounded in time by `bounded`.
 #![cfg(feature = "blocking")]
 
-mod blocking_support;
+mod support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{PoisonError, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use blocking_support::*;
-use bytes::Bytes;
+use support::heap::{self, CountingAllocator};
+use support::payload::*;
+use support::raw::*;
+use support::{SLACK, join, within};
 use wsproto::blocking::{self, Options};
 use wsproto::handshake::{Accept, ClientRequest};
 use wsproto::{CloseCause, CloseCode, Config, Error, ErrorKind, Initiator, KeepAlive, Message, SocketError};
@@ -25,80 +24,22 @@ use wsproto::{CloseCause, CloseCode, Config, Error, ErrorKind, Initiator, KeepAl
 const LIMIT: Duration = Duration::from_secs(20);
 /// The bound for tests of timers, which each wait well under a second.
 const TIMER_LIMIT: Duration = Duration::from_secs(5);
-/// How late a timer may fire on a loaded machine and still pass.
-const SLACK: Duration = Duration::from_millis(700);
 
 // ------------------------------------------------------------------ heap accounting
 
-/// Counts the bytes the process holds on the heap, and the most it has held.
-struct CountingAllocator;
-
-static HEAP_NOW: AtomicUsize = AtomicUsize::new(0);
-static HEAP_PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(bytes: usize) {
-    let now = HEAP_NOW.fetch_add(bytes, Ordering::Relaxed) + bytes;
-    HEAP_PEAK.fetch_max(now, Ordering::Relaxed);
-}
-
-fn shrank(bytes: usize) {
-    HEAP_NOW.fetch_sub(bytes, Ordering::Relaxed);
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// `GlobalAlloc` contract is `System`'s; the counters only observe the sizes.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged; the caller upholds `alloc_zeroed`'s contract.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged; `ptr` came from this allocator with `layout`.
-        unsafe { System.dealloc(ptr, layout) };
-        shrank(layout.size());
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded unchanged; the caller upholds `realloc`'s contract.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            shrank(layout.size());
-            grew(new_size);
-        }
-        new
-    }
-}
-
+/// Counts the heap, for the stream socket's bound (see `support::heap`).
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-/// Tests share this lock; the heap measurement takes it alone, so no other test's
-/// allocations count towards its peak.
-static HEAP_EXCLUSIVE: RwLock<()> = RwLock::new(());
-
 /// Runs a test body within `limit`, alongside other tests.
 fn bounded<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let _shared = HEAP_EXCLUSIVE.read().unwrap_or_else(PoisonError::into_inner);
+    let _shared = heap::shared();
     within(limit, body)
 }
 
 /// Runs a test body within `limit`, while no other test in this binary runs.
 fn bounded_alone<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let _alone = HEAP_EXCLUSIVE.write().unwrap_or_else(PoisonError::into_inner);
+    let _alone = heap::alone();
     within(limit, body)
 }
 
@@ -106,30 +47,6 @@ fn bounded_alone<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + 
 
 fn options(config: Config) -> Options {
     Options::default().config(config)
-}
-
-/// Bytes that differ from their neighbours, so a shifted or reordered slice is noticed.
-fn pattern(len: usize, seed: u8) -> Bytes {
-    (0..len).map(|i| (i as u8).wrapping_mul(31) ^ (i >> 8) as u8 ^ seed).collect::<Vec<u8>>().into()
-}
-
-/// Text and binary messages of every length class of RFC 6455 §5.2 (7-bit, 16-bit and
-/// 64-bit lengths and their edges), multi-byte UTF-8, and 4 MiB.
-fn sample_messages() -> Vec<Message> {
-    let mut messages = vec![
-        Message::Text("hello".into()),
-        Message::Text("".into()),
-        Message::Text("héllo wörld — 日本語 — 🦀🎉".into()),
-        Message::Text("é".repeat(40_000).into()),
-    ];
-    for (i, len) in [0, 125, 126, 65535, 65536, 4 << 20].into_iter().enumerate() {
-        messages.push(Message::Binary(pattern(len, i as u8)));
-    }
-    messages
-}
-
-fn describe(message: &Message) -> String {
-    format!("{:?} message of {} bytes", message.kind(), message.as_bytes().len())
 }
 
 /// Accepts one connection on `listener` and echoes every message until the connection ends.
@@ -171,7 +88,7 @@ fn client_and_server_exchange_every_message_size_ping_and_a_client_close_over_lo
         let mut ws = blocking::connect_with(request, &options(config)).expect("the client connects");
         assert_eq!(ws.info().protocol.as_deref(), Some("chat"), "the client sees the selected subprotocol");
 
-        let messages = sample_messages();
+        let messages = sample_messages(4 << 20);
         let (mut client_frames, mut server_frames) = (0, 0);
         for message in &messages {
             ws.send(message.clone()).unwrap();
@@ -329,37 +246,6 @@ fn a_thousand_pipelined_messages_are_all_echoed_in_order() {
 
 // ------------------------------------------------------------------ the stream socket
 
-const CHUNK: usize = 64 << 10;
-/// Start offsets of the pattern vary over this many bytes, so neighbouring chunks differ.
-const SHIFT: usize = 4096;
-
-/// The content of the large message: chunk `k` is `k` (8 bytes, little endian) followed by a
-/// window of a fixed pattern whose start depends on `k`. Cheap to make and to check (two
-/// `memcpy`/`memcmp`), and a lost, repeated, reordered or shifted chunk is noticed.
-struct ChunkPattern {
-    base: Vec<u8>,
-}
-
-impl ChunkPattern {
-    fn new() -> Self {
-        Self { base: pattern(CHUNK + SHIFT, 0x5A).to_vec() }
-    }
-
-    fn window(&self, k: u64) -> &[u8] {
-        let start = (k as usize).wrapping_mul(61) % SHIFT;
-        &self.base[start + 8..start + CHUNK]
-    }
-
-    fn fill(&self, k: u64, chunk: &mut [u8]) {
-        chunk[..8].copy_from_slice(&k.to_le_bytes());
-        chunk[8..].copy_from_slice(self.window(k));
-    }
-
-    fn matches(&self, k: u64, chunk: &[u8]) -> bool {
-        chunk[..8] == k.to_le_bytes() && chunk[8..] == *self.window(k)
-    }
-}
-
 /// The size of the large message. Debug builds move it in a few seconds too.
 const STREAM_TOTAL: u64 = 1 << 30;
 
@@ -369,8 +255,7 @@ fn stream_socket_passes_a_large_message_in_pieces_with_heap_bounded_by_buffers()
         let total = STREAM_TOTAL;
         let chunks = total / CHUNK as u64;
         let (listener, addr) = loopback();
-        let baseline = HEAP_NOW.load(Ordering::Relaxed);
-        HEAP_PEAK.store(baseline, Ordering::Relaxed);
+        let baseline = heap::baseline();
 
         let server = thread::spawn(move || {
             let (tcp, _) = listener.accept().unwrap();
@@ -424,7 +309,7 @@ fn stream_socket_passes_a_large_message_in_pieces_with_heap_bounded_by_buffers()
         drop(stream);
 
         let (elapsed, outcome, server) = join(server);
-        let peak = HEAP_PEAK.load(Ordering::Relaxed).saturating_sub(baseline);
+        let peak = heap::peak_since(baseline);
         assert!(outcome.is_clean(), "{outcome:?}");
         assert_eq!((client.messages_sent, server.messages_received), (2, 2));
         assert_eq!((server.messages_sent, client.messages_received), (1, 1));

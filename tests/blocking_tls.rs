@@ -3,65 +3,19 @@
 //! trust that certificate, or only the webpki roots.
 #![cfg(all(feature = "blocking", feature = "rustls"))]
 
-mod blocking_support;
+mod support;
 
-use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use blocking_support::*;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use rustls::{ClientConfig, RootCertStore, ServerConfig, ServerConnection, StreamOwned};
+use support::raw::*;
+use support::tls::*;
+use support::{join, within};
 use wsproto::blocking::{self, Options};
-use wsproto::handshake::{Accept, ClientRequest};
-use wsproto::{CloseCode, Config, ErrorKind, Initiator, Message, SocketError};
+use wsproto::handshake::ClientRequest;
+use wsproto::{CloseCode, Config, ErrorKind, Initiator, Message};
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-fn ring() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-/// A server configuration with a fresh self-signed certificate for `localhost`, and a client
-/// configuration that trusts exactly that certificate.
-fn tls_pair() -> (Arc<ServerConfig>, Arc<ClientConfig>) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("a certificate");
-    let cert: CertificateDer<'static> = certified.cert.der().clone();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der()));
-    let server = ServerConfig::builder_with_provider(ring())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.clone()], key)
-        .expect("the server configuration");
-    let mut roots = RootCertStore::empty();
-    roots.add(cert).unwrap();
-    let client = ClientConfig::builder_with_provider(ring())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    (Arc::new(server), Arc::new(client))
-}
-
-type TlsServerStream = StreamOwned<ServerConnection, std::net::TcpStream>;
-
-/// Accepts one TCP connection and runs the WebSocket handshake over TLS on it (the TLS
-/// handshake happens inside, on the first read).
-fn accept_tls(
-    listener: &TcpListener,
-    config: Arc<ServerConfig>,
-    options: &Options,
-) -> Result<blocking::WebSocket<TlsServerStream>, SocketError> {
-    let (tcp, _) = listener.accept().unwrap();
-    let tls = StreamOwned::new(ServerConnection::new(config).unwrap(), tcp);
-    blocking::accept_with(tls, options, |_| Ok(Accept::new()))
-}
-
-fn wss_url(addr: SocketAddr) -> String {
-    format!("wss://localhost:{}/", addr.port())
-}
 
 #[test]
 fn tls_client_and_server_round_trip_messages_and_close_cleanly() {
@@ -82,7 +36,7 @@ fn tls_client_and_server_round_trip_messages_and_close_cleanly() {
             (echoed, ws.close_outcome().cloned(), ws.info().clone())
         });
 
-        let request = ClientRequest::new(&wss_url(addr)).unwrap();
+        let request = ClientRequest::new(&wss_url(addr.port())).unwrap();
         let mut ws =
             blocking::connect_with(request, &options.tls(client_tls)).expect("the wss client connects");
         let big: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
@@ -122,7 +76,7 @@ fn tls_server_close_reaches_the_client_and_both_ends_see_a_clean_close() {
             assert_eq!(ws.recv().unwrap(), None);
             ws.close_outcome().cloned().unwrap()
         });
-        let request = ClientRequest::new(&wss_url(addr)).unwrap();
+        let request = ClientRequest::new(&wss_url(addr.port())).unwrap();
         let mut ws = blocking::connect_with(request, &Options::default().tls(client_tls)).unwrap();
         ws.send_text("hi").unwrap();
         assert_eq!(ws.recv().unwrap(), None, "the server's close ends recv with Ok(None)");
@@ -145,7 +99,7 @@ fn tls_client_with_the_default_roots_refuses_a_self_signed_server_without_hangin
         let (server_tls, _) = tls_pair();
         let server = thread::spawn(move || accept_tls(&listener, server_tls, &Options::default()).map(drop));
         let start = Instant::now();
-        let error = blocking::connect(&wss_url(addr)).unwrap_err();
+        let error = blocking::connect(&wss_url(addr.port())).unwrap_err();
         let elapsed = start.elapsed();
         assert_eq!(error.kind(), ErrorKind::Io, "a certificate error: {error}");
         assert!(error.to_string().to_lowercase().contains("certificate"), "{error}");

@@ -8,7 +8,7 @@
 //! `cargo build --examples --all-features`; a binary older than its source fails the test.
 #![cfg(all(feature = "blocking", feature = "tokio", feature = "async-std"))]
 
-mod blocking_support;
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -17,8 +17,9 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use blocking_support::{header, join, read_head, within};
 use bytes::{Buf, Bytes};
+use support::raw::{self, header, read_head};
+use support::{join, within};
 use wsproto::handshake::{Accept, ClientRequest, ServerHandshake};
 use wsproto::{CloseCode, Config, Connection, DataKind, Event, Initiator, Message, Role};
 
@@ -311,13 +312,13 @@ fn echo_server_fails_a_frame_over_64_mib_with_1009_before_its_payload_arrives() 
     within(LIMIT, || {
         for runtime in RUNTIMES {
             let server = EchoServer::start(runtime);
-            let (mut stream, rest) = blocking_support::raw_client(server.addr);
+            let (mut stream, rest) = raw::raw_client(server.addr);
             // A masked binary frame header announcing 64 MiB + 1 bytes; no payload follows.
             let mut header = vec![0x82, 0x80 | 127];
             header.extend_from_slice(&((64u64 << 20) + 1).to_be_bytes());
             header.extend_from_slice(&[1, 2, 3, 4]);
             stream.write_all(&header).unwrap();
-            let reply = blocking_support::read_to_eof(&mut stream, rest);
+            let reply = raw::read_to_eof(&mut stream, rest);
             assert!(reply.len() >= 4 && reply[0] == 0x88, "{runtime}: not a close frame: {reply:?}");
             assert_eq!(u16::from_be_bytes([reply[2], reply[3]]), 1009, "{runtime}");
         }
@@ -402,7 +403,7 @@ fn exit_of(mut client: Child) -> (Option<i32>, String) {
 }
 
 fn loopback() -> (TcpListener, String) {
-    let (listener, addr) = blocking_support::loopback();
+    let (listener, addr) = raw::loopback();
     (listener, format!("ws://{addr}/echo"))
 }
 
@@ -463,7 +464,7 @@ fn refused(
         let key = header(&head, "Sec-WebSocket-Key").unwrap_or_default().to_owned();
         stream.write_all(response(&key).as_bytes()).unwrap();
         stream.shutdown(Shutdown::Write).unwrap();
-        blocking_support::read_to_eof(&mut stream, rest)
+        raw::read_to_eof(&mut stream, rest)
     });
     let (code, stderr) = exit_of(spawn_echo_client(&[&url, "--runtime", runtime]));
     (code, stderr, join(server))

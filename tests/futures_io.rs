@@ -9,7 +9,7 @@
 //! (an `async_io::Timer` raced against the body).
 #![cfg(feature = "async-std")]
 
-mod async_support;
+mod support;
 
 use std::future::Future;
 use std::io::{Read, Write};
@@ -21,10 +21,15 @@ use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use async_net::TcpListener;
-use async_support::*;
 use bytes::Bytes;
 use smol::future;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
+use support::SLACK;
+use support::heap::{self, CountingAllocator};
+use support::joined::*;
+use support::payload::*;
+use support::raw::{self, *};
+use support::sinks;
 use wsproto::futures_io::{self as wsf, Options};
 use wsproto::handshake::{Accept, ClientRequest};
 use wsproto::{
@@ -33,6 +38,10 @@ use wsproto::{
 
 /// The longest any test here may take.
 const LIMIT: Duration = Duration::from_secs(10);
+
+/// Counts the heap, for the stream socket's and backpressure's bounds (see `support::heap`).
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 // ------------------------------------------------------------------ running a test
 
@@ -567,9 +576,9 @@ fn a_read_half_that_only_reads_answers_every_ping_while_its_write_half_stays_idl
 fn a_close_from_the_write_half_times_out_in_the_read_half_when_the_peer_never_answers() {
     let rt = Rt::AsyncStd;
     bounded(rt, LIMIT, async {
-        let (listener, addr) = std_loopback();
+        let (listener, addr) = raw::loopback();
         let peer = spawn_thread(move || {
-            let mut tcp = raw_server_accept(&listener);
+            let mut tcp = raw_server_accept(&listener, &[]);
             // Never answer the close; read until the client gives up and ends the stream.
             read_to_eof(&mut tcp, Vec::new())
         });
@@ -619,7 +628,7 @@ fn varied(i: usize) -> Message {
 /// then a close frame; returns the client's answer to the close, and then closes TCP first.
 fn spawn_paced_sender(listener: std::net::TcpListener) -> Joined<RawFrame> {
     spawn_thread(move || {
-        let mut tcp = raw_server_accept(&listener);
+        let mut tcp = raw_server_accept(&listener, &[]);
         tcp.set_nodelay(true).unwrap();
         let mut wire = Vec::new();
         for i in 0..200 {
@@ -644,7 +653,7 @@ fn spawn_paced_sender(listener: std::net::TcpListener) -> Joined<RawFrame> {
 }
 
 async fn recv_cancelled_over_and_over() {
-    let (listener, addr) = std_loopback();
+    let (listener, addr) = raw::loopback();
     let peer = spawn_paced_sender(listener);
     let mut ws = wsf::connect(&ws_url(addr, "/")).await.unwrap();
     let (mut received, mut cancelled) = (0, 0u64);
@@ -888,7 +897,7 @@ fn keep_alive_is_on_by_default_and_fails_the_connection_when_the_peer_never_answ
 #[test]
 fn a_server_that_never_answers_the_request_fails_the_handshake_with_a_timeout() {
     bounded(Rt::AsyncStd, LIMIT, async {
-        let (listener, addr) = std_loopback();
+        let (listener, addr) = raw::loopback();
         let silent = spawn_thread(move || {
             let (mut tcp, _) = listener.accept().unwrap();
             tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -944,10 +953,10 @@ fn connecting_to_a_closed_port_fails_quickly_with_an_io_error() {
 #[cfg(all(feature = "rustls", feature = "blocking"))]
 mod wss {
     use super::*;
-    use async_support::tls::*;
+    use support::tls::*;
 
     async fn round_trip() {
-        let (listener, addr) = std_loopback();
+        let (listener, addr) = raw::loopback();
         let (server_tls, client_tls) = tls_pair();
         // Larger than a TLS record (16 KiB), so a message spans several.
         let options =
@@ -996,7 +1005,7 @@ mod wss {
     fn wss_split_halves_read_the_servers_bulk_while_their_own_bulk_upload_waits_for_the_socket() {
         let rt = Rt::AsyncStd;
         bounded(rt, LIMIT, async {
-            let (listener, addr) = std_loopback();
+            let (listener, addr) = raw::loopback();
             let (server_tls, client_tls) = tls_pair();
             // The server sends everything before it reads anything: its blocking sends finish
             // only if the client reads while the client's own upload waits for the socket.
@@ -1023,7 +1032,7 @@ mod wss {
     #[test]
     fn wss_client_with_the_default_roots_refuses_a_self_signed_server_without_hanging() {
         bounded(Rt::AsyncStd, LIMIT, async {
-            let (listener, addr) = std_loopback();
+            let (listener, addr) = raw::loopback();
             let (server_tls, _) = tls_pair();
             let server = spawn_thread(move || {
                 accept_tls(&listener, server_tls, &wsproto::blocking::Options::default()).map(drop)

@@ -15,9 +15,8 @@
 //! taken while no other test of this binary runs.
 #![cfg(feature = "blocking")]
 
-mod blocking_support;
 mod common;
-mod hostile_support;
+mod support;
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -26,17 +25,20 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use blocking_support::*;
 use common::{RawFrame, op, parse_frames};
-use hostile_support::*;
+use support::heap::*;
+use support::raw::*;
+use support::{SLACK, join, within};
 use wsproto::blocking::{self, Options, WebSocket};
 use wsproto::handshake::{Accept, ClientRequest};
 use wsproto::{CloseCause, CloseCode, Config, ErrorKind, Message};
 
+/// Counts the heap, for the bounds on memory (see `support::heap`).
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
 /// The longest any test here may take.
 const LIMIT: Duration = Duration::from_secs(10);
-/// How late a timer may fire on a loaded machine and still pass.
-const SLACK: Duration = Duration::from_millis(700);
 /// The timeouts under test.
 const SHORT: Duration = Duration::from_millis(300);
 

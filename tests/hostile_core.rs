@@ -11,23 +11,27 @@
 //! - bad close frames, and close handshakes that never finish (Tomcat CVE-2024-23672);
 //! - the stream ending in the middle of a message.
 //!
-//! Heap figures come from the counting allocator of `hostile_support`, counting what the test's
+//! Heap figures come from the counting allocator of `support::heap`, counting what the test's
 //! own thread allocates (the core is single-threaded), so other tests cannot disturb them; the
 //! tests that read it run alone (`alone()`) all the same, every other test takes `shared()`.
 
 mod common;
-mod hostile_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::*;
-use hostile_support::feed::*;
-use hostile_support::*;
+use support::feed::*;
+use support::heap::*;
 use wsproto::{
     CloseCause, CloseCode, Config, Connection, DataKind, Delivery, Error, Event, Initiator, Message, Role,
     SendError, State,
 };
+
+/// Counts the heap, for the bounds on memory (see `support::heap`).
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// After a failure: the close frame with the error's code is the last thing queued, and
 /// nothing of the peer's input is held any more.

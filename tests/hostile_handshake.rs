@@ -10,17 +10,21 @@
 //! - responses a client must refuse, and header injection through the caller's own values.
 
 mod common;
-mod hostile_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
 use common::*;
-use hostile_support::*;
+use support::heap::*;
 use wsproto::handshake::{
     Accept, ClientHandshake, ClientRequest, HandshakeError, Request, ServerHandshake, ServerResponse,
     accept_key,
 };
 use wsproto::{Config, Connection, Event, Message, RngSource, Role};
+
+/// Counts the heap, for the bounds on memory (see `support::heap`).
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 

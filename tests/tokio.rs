@@ -7,7 +7,7 @@
 //! is bounded in time by `bounded` (`tokio::time::timeout`).
 #![cfg(feature = "tokio")]
 
-mod async_support;
+mod support;
 
 use std::future::Future;
 use std::io::{Read, Write};
@@ -16,8 +16,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use async_support::*;
 use bytes::Bytes;
+use support::SLACK;
+use support::heap::{self, CountingAllocator};
+use support::joined::*;
+use support::payload::*;
+use support::raw::{self, *};
+use support::sinks;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -29,6 +34,10 @@ use wsproto::{
 
 /// The longest any test here may take.
 const LIMIT: Duration = Duration::from_secs(10);
+
+/// Counts the heap, for the stream socket's and backpressure's bounds (see `support::heap`).
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 // ------------------------------------------------------------------ running a test
 
@@ -277,7 +286,7 @@ fn an_async_decision_that_awaits_a_lookup_rejects_one_request_with_403_and_accep
 #[test]
 fn a_frame_that_arrives_in_the_same_read_as_the_101_response_is_received_and_counted() {
     bounded(LIMIT, async {
-        let (listener, addr) = std_loopback();
+        let (listener, addr) = raw::loopback();
         let early = encode_frame(0x1, b"early", None);
         let frame_bytes = early.len() as u64;
         let peer = spawn_thread(move || {
@@ -500,9 +509,9 @@ fn a_read_half_that_only_reads_answers_every_ping_while_its_write_half_stays_idl
 #[test]
 fn a_close_from_the_write_half_times_out_in_the_read_half_when_the_peer_never_answers() {
     bounded(LIMIT, async {
-        let (listener, addr) = std_loopback();
+        let (listener, addr) = raw::loopback();
         let peer = spawn_thread(move || {
-            let mut tcp = raw_server_accept(&listener);
+            let mut tcp = raw_server_accept(&listener, &[]);
             // Never answer the close; read until the client gives up and ends the stream.
             read_to_eof(&mut tcp, Vec::new())
         });
@@ -554,7 +563,7 @@ fn varied(i: usize) -> Message {
 /// then a close frame; returns the client's answer to the close, and then closes TCP first.
 fn spawn_paced_sender(listener: std::net::TcpListener) -> Joined<RawFrame> {
     spawn_thread(move || {
-        let mut tcp = raw_server_accept(&listener);
+        let mut tcp = raw_server_accept(&listener, &[]);
         tcp.set_nodelay(true).unwrap();
         let mut wire = Vec::new();
         for i in 0..200 {
@@ -581,7 +590,7 @@ fn spawn_paced_sender(listener: std::net::TcpListener) -> Joined<RawFrame> {
 #[test]
 fn recv_cancelled_by_a_short_timer_over_and_over_loses_no_message() {
     bounded(LIMIT, async {
-        let (listener, addr) = std_loopback();
+        let (listener, addr) = raw::loopback();
         let peer = spawn_paced_sender(listener);
         let mut ws = wst::connect(&ws_url(addr, "/")).await.unwrap();
         let (mut received, mut cancelled) = (0, 0u64);
@@ -809,7 +818,7 @@ fn keep_alive_is_on_by_default_and_fails_the_connection_when_the_peer_never_answ
 #[test]
 fn a_server_that_never_answers_the_request_fails_the_handshake_with_a_timeout() {
     bounded(LIMIT, async {
-        let (listener, addr) = std_loopback();
+        let (listener, addr) = raw::loopback();
         let silent = spawn_thread(move || {
             let (mut tcp, _) = listener.accept().unwrap();
             tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -865,12 +874,12 @@ fn connecting_to_a_closed_port_fails_quickly_with_an_io_error() {
 #[cfg(all(feature = "rustls", feature = "blocking"))]
 mod wss {
     use super::*;
-    use async_support::tls::*;
+    use support::tls::*;
 
     #[test]
     fn wss_client_round_trips_text_and_a_megabyte_with_a_rustls_server_and_closes_cleanly() {
         bounded(LIMIT, async {
-            let (listener, addr) = std_loopback();
+            let (listener, addr) = raw::loopback();
             let (server_tls, client_tls) = tls_pair();
             // Larger than a TLS record (16 KiB), so a message spans several.
             let options = Options::default()
@@ -913,7 +922,7 @@ mod wss {
     fn wss_split_halves_stream_twelve_mib_through_a_blocking_echo_server_without_deadlock() {
         bounded(LIMIT, async {
             const COUNT: usize = 200;
-            let (listener, addr) = std_loopback();
+            let (listener, addr) = raw::loopback();
             let (server_tls, client_tls) = tls_pair();
             let server = spawn_thread(move || tls_echo_server(listener, server_tls, Options::default()));
             let request = ClientRequest::new(&wss_url(addr.port())).unwrap();
@@ -953,7 +962,7 @@ mod wss {
     fn wss_split_halves_read_the_servers_bulk_while_their_own_bulk_upload_waits_for_the_socket() {
         bounded(LIMIT, async {
             const COUNT: usize = BULK_COUNT;
-            let (listener, addr) = std_loopback();
+            let (listener, addr) = raw::loopback();
             let (server_tls, client_tls) = tls_pair();
             // The server sends all of its messages before it reads any: its blocking sends
             // finish only if the client reads while the client's own upload is stuck.
@@ -997,7 +1006,7 @@ mod wss {
     #[test]
     fn wss_client_with_the_default_roots_refuses_a_self_signed_server_without_hanging() {
         bounded(LIMIT, async {
-            let (listener, addr) = std_loopback();
+            let (listener, addr) = raw::loopback();
             let (server_tls, _) = tls_pair();
             let server = spawn_thread(move || {
                 accept_tls(&listener, server_tls, &wsproto::blocking::Options::default()).map(drop)

@@ -1,44 +1,14 @@
-//! Support for the blocking adapter's tests: a time bound for every test, a loopback
-//! listener, and a raw peer that speaks the opening handshake and frames by hand, written
-//! independently of the crate so tests can misbehave on purpose.
-#![allow(dead_code)]
+//! A raw WebSocket peer over blocking std sockets that speaks the opening handshake and frames
+//! by hand, written independently of the crate so tests can misbehave on purpose (never read,
+//! never answer a ping, pace their writes, send what a peer must not).
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::panic;
-use std::sync::mpsc;
-use std::thread;
 use std::time::Duration;
 
 /// The `Sec-WebSocket-Key` of RFC 6455 §1.3 and the accept value that belongs to it.
 pub const RFC_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 pub const RFC_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
-
-/// Runs `test` on its own thread and fails when it takes longer than `limit`, so that a hung
-/// socket fails the test instead of the whole run. A panic inside `test` is re-raised here.
-pub fn within<T: Send + 'static>(limit: Duration, test: impl FnOnce() -> T + Send + 'static) -> T {
-    let (done, finished) = mpsc::channel();
-    let handle = thread::Builder::new()
-        .name("bounded test body".into())
-        .spawn(move || {
-            let value = test();
-            let _ = done.send(());
-            value
-        })
-        .expect("spawn the test body");
-    match finished.recv_timeout(limit) {
-        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
-            Ok(value) => value,
-            Err(panic) => panic::resume_unwind(panic),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within {limit:?}"),
-    }
-}
-
-/// Joins a helper thread, re-raising its panic with the thread's own message.
-pub fn join<T>(handle: thread::JoinHandle<T>) -> T {
-    handle.join().unwrap_or_else(|panic| panic::resume_unwind(panic))
-}
 
 /// A listener on an ephemeral loopback port, and its address.
 pub fn loopback() -> (TcpListener, SocketAddr) {
@@ -78,7 +48,8 @@ pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// A raw client: connects, sends a valid upgrade request for `/ws` with the RFC's example
-/// key, and checks the 101 response. Returns the stream and bytes that followed the response.
+/// key, and checks the 101 response. Returns the stream (reads time out after 5 s) and the
+/// bytes that followed the response.
 pub fn raw_client(addr: SocketAddr) -> (TcpStream, Vec<u8>) {
     let mut stream = TcpStream::connect(addr).expect("raw client connects");
     stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -125,13 +96,65 @@ pub fn unmasked_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
     frame
 }
 
-/// The size on the wire of a frame with `payload` bytes (RFC 6455 §5.2): 2 header bytes,
-/// 2 or 8 more for the extended length, and 4 for a client's mask key.
-pub fn frame_len(payload: usize, masked: bool) -> u64 {
-    let extended = match payload {
-        0..=125 => 0,
-        126..=65535 => 2,
-        _ => 8,
+/// One frame with FIN set, masked with `mask` (a client's) or not (a server's), of any length.
+pub fn encode_frame(opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut frame = vec![0x80 | opcode];
+    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
+    match payload.len() {
+        len @ 0..=125 => frame.push(mask_bit | len as u8),
+        len @ 126..=65535 => {
+            frame.push(mask_bit | 126);
+            frame.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            frame.push(mask_bit | 127);
+            frame.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    match mask {
+        Some(key) => {
+            frame.extend_from_slice(&key);
+            frame.extend(payload.iter().zip(key.iter().cycle()).map(|(b, m)| b ^ m));
+        }
+        None => frame.extend_from_slice(payload),
+    }
+    frame
+}
+
+/// A frame read by [`read_frame`]: its first byte (FIN, RSV, opcode) and unmasked payload.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RawFrame {
+    pub first: u8,
+    pub masked: bool,
+    pub payload: Vec<u8>,
+}
+
+/// Reads one frame, unmasking it if it is masked.
+pub fn read_frame(stream: &mut impl Read) -> io::Result<RawFrame> {
+    let mut head = [0u8; 2];
+    stream.read_exact(&mut head)?;
+    let masked = head[1] & 0x80 != 0;
+    let len = match head[1] & 0x7F {
+        126 => {
+            let mut ext = [0u8; 2];
+            stream.read_exact(&mut ext)?;
+            u64::from(u16::from_be_bytes(ext))
+        }
+        127 => {
+            let mut ext = [0u8; 8];
+            stream.read_exact(&mut ext)?;
+            u64::from_be_bytes(ext)
+        }
+        len => u64::from(len),
     };
-    (2 + extended + if masked { 4 } else { 0 } + payload) as u64
+    let mut key = [0u8; 4];
+    if masked {
+        stream.read_exact(&mut key)?;
+    }
+    let mut payload = vec![0u8; len as usize];
+    stream.read_exact(&mut payload)?;
+    if masked {
+        payload.iter_mut().zip(key.iter().cycle()).for_each(|(b, m)| *b ^= m);
+    }
+    Ok(RawFrame { first: head[0], masked, payload })
 }

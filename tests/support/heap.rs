@@ -1,11 +1,8 @@
-//! Support for the hostile-peer suites: a counting global allocator, so tests can show that
-//! memory follows the bytes a peer actually sent (not what it declared), and a lock that lets
-//! a heap measurement run while no other test of the binary allocates.
+//! A global allocator that counts the bytes the process (and each thread) holds on the heap and
+//! the most it has held, so tests can show that memory follows the bytes a peer actually sent,
+//! and a lock that lets a heap measurement run while no other test of its binary allocates.
 //!
-//! Every test of a binary that includes this module takes [`shared`] or [`alone`] first.
-#![allow(dead_code)]
-
-pub mod feed;
+//! Every test of a binary that measures the heap takes [`shared`] or [`alone`] first.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -15,8 +12,9 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 // ------------------------------------------------------------------ heap accounting
 
 /// Counts the bytes the process holds on the heap, and the most it has held since the last
-/// [`HeapProbe::start`].
-struct CountingAllocator;
+/// [`HeapProbe::start`] or [`baseline`]; install it in a binary with
+/// `#[global_allocator] static ALLOCATOR: CountingAllocator = CountingAllocator;`.
+pub struct CountingAllocator;
 
 static HEAP_NOW: AtomicUsize = AtomicUsize::new(0);
 static HEAP_PEAK: AtomicUsize = AtomicUsize::new(0);
@@ -84,8 +82,23 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
 }
 
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
+/// Starts a process-wide measurement: the bytes held now, from which [`peak_since`] counts.
+/// Take [`alone`] first, so other tests do not count.
+pub fn baseline() -> usize {
+    let now = HEAP_NOW.load(Ordering::Relaxed);
+    HEAP_PEAK.store(now, Ordering::Relaxed);
+    now
+}
+
+/// The most the heap held above `baseline` since [`baseline`] was called.
+pub fn peak_since(baseline: usize) -> usize {
+    HEAP_PEAK.load(Ordering::Relaxed).saturating_sub(baseline)
+}
+
+/// The bytes held now above `baseline`.
+pub fn now_above(baseline: usize) -> usize {
+    HEAP_NOW.load(Ordering::Relaxed).saturating_sub(baseline)
+}
 
 /// Heap use relative to the moment the probe started: of the whole process, or of the
 /// calling thread only (immune to other threads, so exact for single-threaded work).
@@ -149,6 +162,11 @@ pub fn shared() -> RwLockReadGuard<'static, ()> {
 /// For a test that measures the heap: no other test of the binary runs meanwhile.
 pub fn alone() -> RwLockWriteGuard<'static, ()> {
     HEAP_EXCLUSIVE.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Bytes as MiB, for messages.
+pub fn mib(bytes: usize) -> f64 {
+    bytes as f64 / f64::from(1 << 20)
 }
 
 /// `n` bytes in KiB with one decimal, for messages.

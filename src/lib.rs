@@ -55,6 +55,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "async-std"))]
+mod adapter;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod close;

@@ -199,15 +199,7 @@ fn connect_tcp(host: &str, port: u16, options: &Options) -> Result<TcpStream, So
 
 #[cfg(feature = "rustls")]
 fn wrap_tls(tcp: TcpStream, host: &str, options: &Options) -> Result<MaybeTls, SocketError> {
-    use std::sync::Arc;
-    let config = match &options.tls {
-        Some(config) => config.clone(),
-        None => Arc::new(crate::tls::default_client_config()),
-    };
-    let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|_| {
-        SocketError::Handshake(HandshakeError::InvalidUrl("host is not a valid TLS server name"))
-    })?;
-    let conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
+    let conn = crate::tls::client_connection(host, options)?;
     Ok(MaybeTls::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))))
 }
 

@@ -6,22 +6,17 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes};
 
 use super::Transport;
+use crate::adapter::{Data, Ending};
 use crate::close::{CloseCode, CloseOutcome};
 use crate::connection::Connection;
-use crate::error::{Error, SendError};
+use crate::error::SendError;
 use crate::info::Info;
-use crate::message::{Event, Fragment, Message};
+use crate::message::Message;
 use crate::socket_error::SocketError;
 
 const READ_BUFFER: usize = 64 << 10;
 /// A read timeout of zero means "block forever" to the OS: wake at least a millisecond later.
 const MIN_WAIT: Duration = Duration::from_millis(1);
-
-/// Data a read produced.
-pub(crate) enum Data {
-    Message(Message),
-    Fragment(Fragment),
-}
 
 /// The drive loop: reads the transport into the connection, writes its outgoing bytes, maps
 /// its timers onto read timeouts. No protocol logic lives here.
@@ -32,8 +27,7 @@ pub(crate) struct Driver<S> {
     read_buf: Box<[u8]>,
     read_timeout: Option<Duration>,
     shut_down: bool,
-    outcome: Option<CloseOutcome>,
-    error: Option<Error>,
+    ending: Ending,
     pub info: Info,
 }
 
@@ -47,22 +41,18 @@ impl<S: Transport> Driver<S> {
             read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
             read_timeout: None,
             shut_down: false,
-            outcome: None,
-            error: None,
+            ending: Ending::default(),
             info,
         }
     }
 
     /// Feeds bytes that arrived together with the handshake.
     pub fn receive_initial(&mut self, bytes: &[u8]) {
-        self.info.bytes_read += bytes.len() as u64;
-        if let Err(error) = self.conn.receive(Instant::now(), bytes) {
-            self.error = Some(error);
-        }
+        self.ending.receive(&mut self.conn, bytes, &mut self.info);
     }
 
     pub fn outcome(&self) -> Option<&CloseOutcome> {
-        self.outcome.as_ref()
+        self.ending.outcome()
     }
 
     /// Blocks until a message or fragment arrives, or the connection ends (`Ok(None)` after a
@@ -70,33 +60,15 @@ impl<S: Transport> Driver<S> {
     pub fn next_data(&mut self) -> Result<Option<Data>, SocketError> {
         loop {
             while let Some(event) = self.conn.poll_event() {
-                match event {
-                    Event::Message(message) => {
-                        self.info.messages_received += 1;
-                        return Ok(Some(Data::Message(message)));
-                    }
-                    Event::Fragment(fragment) => {
-                        self.info.messages_received += u64::from(fragment.fin);
-                        return Ok(Some(Data::Fragment(fragment)));
-                    }
-                    Event::Ping(_) | Event::Pong(_) => {}
-                    Event::Closed(outcome) => self.outcome = Some(outcome),
+                if let Some(data) = self.ending.take(event, &mut self.info) {
+                    return Ok(Some(data));
                 }
             }
             self.write_out()?;
             if self.conn.is_finished() {
-                return self.ended().map(|()| None);
+                return self.ending.result().map(|()| None);
             }
             self.read_some()?;
-        }
-    }
-
-    /// How the connection ended, as the adapters report it.
-    fn ended(&self) -> Result<(), SocketError> {
-        match (self.error, &self.outcome) {
-            (Some(error), _) => Err(SocketError::Protocol(error)),
-            (None, Some(outcome)) if !outcome.is_clean() => Err(SocketError::Closed(outcome.clone())),
-            _ => Ok(()),
         }
     }
 
@@ -109,12 +81,7 @@ impl<S: Transport> Driver<S> {
         }
         match self.stream.read(&mut self.read_buf) {
             Ok(0) => self.conn.receive_eof(Instant::now()),
-            Ok(n) => {
-                self.info.bytes_read += n as u64;
-                if let Err(error) = self.conn.receive(Instant::now(), &self.read_buf[..n]) {
-                    self.error = Some(error);
-                }
-            }
+            Ok(n) => self.ending.receive(&mut self.conn, &self.read_buf[..n], &mut self.info),
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return self.transport_failed(e),
@@ -150,21 +117,8 @@ impl<S: Transport> Driver<S> {
         Ok(())
     }
 
-    /// The transport broke: the connection ends as if the stream had ended. After the close
-    /// handshake that is no error. A write that timed out (a write timeout set on the
-    /// transport, and a peer that does not read) is [`ErrorKind::Timeout`](crate::ErrorKind).
     fn transport_failed(&mut self, error: io::Error) -> Result<(), SocketError> {
-        let after_close = self.outcome.is_some();
-        let out = self.conn.outgoing();
-        out.advance(out.len());
-        self.conn.receive_eof(Instant::now());
-        if after_close {
-            Ok(())
-        } else if matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) {
-            Err(SocketError::Timeout("write"))
-        } else {
-            Err(SocketError::Io(error))
-        }
+        self.ending.transport_failed(&mut self.conn, error)
     }
 
     /// Runs a send command; on backpressure writes out and tries once more. Writes at once
@@ -212,13 +166,7 @@ impl<S: Transport> WebSocket<S> {
     /// when it failed ([`ErrorKind::Protocol`](crate::ErrorKind::Protocol)) or ended without a
     /// close handshake ([`ErrorKind::Closed`](crate::ErrorKind::Closed)).
     pub fn recv(&mut self) -> Result<Option<Message>, SocketError> {
-        match self.driver.next_data()? {
-            Some(Data::Message(message)) => Ok(Some(message)),
-            Some(Data::Fragment(_)) => Err(SocketError::Usage(
-                "WebSocket::recv needs Delivery::Messages; use ByteStream for fragment delivery",
-            )),
-            None => Ok(None),
-        }
+        self.driver.next_data()?.map(Data::into_message).transpose()
     }
 
     /// Sends a message.

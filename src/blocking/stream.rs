@@ -6,7 +6,7 @@ use std::time::Instant;
 use bytes::{Buf, Bytes};
 
 use super::Transport;
-use super::socket::{Data, Driver};
+use super::socket::Driver;
 use crate::close::{CloseCode, CloseOutcome};
 use crate::connection::Connection;
 use crate::info::Info;
@@ -103,14 +103,7 @@ impl<S: Transport> ByteStream<S> {
     /// Reads until a piece of the current message, its end, or the connection's end.
     fn fill(&mut self) -> io::Result<()> {
         match self.driver.next_data()? {
-            Some(Data::Fragment(fragment)) => {
-                self.piece = fragment.data;
-                self.message_done = fragment.fin;
-            }
-            Some(Data::Message(message)) => {
-                self.piece = message.into_bytes();
-                self.message_done = true;
-            }
+            Some(data) => (self.piece, self.message_done) = data.into_piece(),
             None => self.ended = true,
         }
         Ok(())

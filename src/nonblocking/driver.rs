@@ -9,11 +9,10 @@ use std::time::Instant;
 
 use bytes::Buf;
 
+use crate::adapter::{Data, Ending};
 use crate::close::{CloseCode, CloseOutcome};
 use crate::connection::Connection;
-use crate::error::Error;
 use crate::info::Info;
-use crate::message::{Event, Fragment, Message};
 use crate::socket_error::SocketError;
 
 /// Keeps the runtime traits closed to this crate's wrappers.
@@ -47,12 +46,6 @@ pub trait AsyncTimer: Unpin + Send + Sealed {
     fn poll_at(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()>;
 }
 
-/// Data a read produced.
-pub(crate) enum Data {
-    Message(Message),
-    Fragment(Fragment),
-}
-
 /// The connection, its transport and its timer.
 #[derive(Debug)]
 pub(crate) struct AsyncDriver<I, T> {
@@ -61,10 +54,7 @@ pub(crate) struct AsyncDriver<I, T> {
     pub conn: Connection,
     read_buf: Box<[u8]>,
     shut_down: bool,
-    outcome: Option<CloseOutcome>,
-    error: Option<Error>,
-    /// The transport failed before the connection ended.
-    broken: Option<io::ErrorKind>,
+    ending: Ending,
     pub info: Info,
 }
 
@@ -78,23 +68,18 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
             conn,
             read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
             shut_down: false,
-            outcome: None,
-            error: None,
-            broken: None,
+            ending: Ending::default(),
             info,
         }
     }
 
     /// Feeds bytes that arrived together with the handshake.
     pub fn receive_initial(&mut self, bytes: &[u8]) {
-        self.info.bytes_read += bytes.len() as u64;
-        if let Err(error) = self.conn.receive(Instant::now(), bytes) {
-            self.error = Some(error);
-        }
+        self.ending.receive(&mut self.conn, bytes, &mut self.info);
     }
 
     pub fn outcome(&self) -> Option<&CloseOutcome> {
-        self.outcome.as_ref()
+        self.ending.outcome()
     }
 
     /// The next message or fragment; `Ready(Ok(None))` after a clean close. Answers pings,
@@ -103,17 +88,8 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
     pub fn poll_next_data(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Data>, SocketError>> {
         loop {
             while let Some(event) = self.conn.poll_event() {
-                match event {
-                    Event::Message(message) => {
-                        self.info.messages_received += 1;
-                        return Poll::Ready(Ok(Some(Data::Message(message))));
-                    }
-                    Event::Fragment(fragment) => {
-                        self.info.messages_received += u64::from(fragment.fin);
-                        return Poll::Ready(Ok(Some(Data::Fragment(fragment))));
-                    }
-                    Event::Ping(_) | Event::Pong(_) => {}
-                    Event::Closed(outcome) => self.outcome = Some(outcome),
+                if let Some(data) = self.ending.take(event, &mut self.info) {
+                    return Poll::Ready(Ok(Some(data)));
                 }
             }
             // Replies (pongs, the close echo) go out even when the application only reads.
@@ -121,7 +97,7 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
                 return Poll::Ready(Err(error));
             }
             if self.conn.is_finished() {
-                return Poll::Ready(self.ended().map(|()| None));
+                return Poll::Ready(self.ending.result().map(|()| None));
             }
             if let Some(deadline) = self.conn.poll_timeout()
                 && self.timer.poll_at(cx, deadline).is_ready()
@@ -131,12 +107,7 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
             }
             match ready!(self.io.poll_read(cx, &mut self.read_buf)) {
                 Ok(0) => self.conn.receive_eof(Instant::now()),
-                Ok(n) => {
-                    self.info.bytes_read += n as u64;
-                    if let Err(error) = self.conn.receive(Instant::now(), &self.read_buf[..n]) {
-                        self.error = Some(error);
-                    }
-                }
+                Ok(n) => self.ending.receive(&mut self.conn, &self.read_buf[..n], &mut self.info),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     if let Err(error) = self.transport_failed(e) {
@@ -144,16 +115,6 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
                     }
                 }
             }
-        }
-    }
-
-    /// How the connection ended, as the adapters report it.
-    fn ended(&self) -> Result<(), SocketError> {
-        match (self.error, &self.outcome, self.broken) {
-            (Some(error), _, _) => Err(SocketError::Protocol(error)),
-            (None, Some(outcome), _) if !outcome.is_clean() => Err(SocketError::Closed(outcome.clone())),
-            (None, None, Some(kind)) => Err(SocketError::Io(kind.into())),
-            _ => Ok(()),
         }
     }
 
@@ -185,17 +146,8 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
         Poll::Ready(Ok(()))
     }
 
-    /// The transport broke: the connection ends as if the stream had ended.
     fn transport_failed(&mut self, error: io::Error) -> Result<(), SocketError> {
-        let after_close = self.outcome.is_some();
-        let out = self.conn.outgoing();
-        out.advance(out.len());
-        self.conn.receive_eof(Instant::now());
-        if after_close {
-            return Ok(());
-        }
-        self.broken = Some(error.kind());
-        Err(SocketError::Io(error))
+        self.ending.transport_failed(&mut self.conn, error)
     }
 
     /// Ready when a send may be queued: outgoing is below its high-water mark.

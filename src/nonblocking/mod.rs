@@ -64,16 +64,7 @@ pub(crate) async fn connect<R: Runtime>(
 
 #[cfg(feature = "rustls")]
 fn wrap_tls<I: AsyncIo>(io: I, host: &str, options: &Options) -> Result<MaybeTls<I>, SocketError> {
-    use crate::handshake::HandshakeError;
-    use std::sync::Arc;
-    let config = match &options.tls {
-        Some(config) => config.clone(),
-        None => Arc::new(crate::tls::default_client_config()),
-    };
-    let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|_| {
-        SocketError::Handshake(HandshakeError::InvalidUrl("host is not a valid TLS server name"))
-    })?;
-    let conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
+    let conn = crate::tls::client_connection(host, options)?;
     Ok(MaybeTls::Tls(Box::new(TlsIo::new(io, conn))))
 }
 

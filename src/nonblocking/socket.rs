@@ -7,7 +7,8 @@ use std::task::{Context, Poll, Wake, Waker, ready};
 
 use bytes::Bytes;
 
-use super::driver::{AsyncDriver, AsyncIo, AsyncTimer, Data};
+use super::driver::{AsyncDriver, AsyncIo, AsyncTimer};
+use crate::adapter::Data;
 use crate::close::{CloseCode, CloseOutcome};
 use crate::connection::Connection;
 use crate::error::SendError;
@@ -43,16 +44,6 @@ fn send_command(message: &Message) -> impl FnOnce(&mut Connection) -> Result<(),
     }
 }
 
-fn only_messages(data: Option<Data>) -> Result<Option<Message>, SocketError> {
-    match data {
-        Some(Data::Message(message)) => Ok(Some(message)),
-        Some(Data::Fragment(_)) => Err(SocketError::Usage(
-            "WebSocket::recv needs Delivery::Messages; use ByteStream for fragment delivery",
-        )),
-        None => Ok(None),
-    }
-}
-
 impl<I: AsyncIo, T: AsyncTimer> WebSocket<I, T> {
     pub(crate) fn from_driver(driver: AsyncDriver<I, T>) -> Self {
         Self { driver, stream_ended: false }
@@ -75,7 +66,7 @@ impl<I: AsyncIo, T: AsyncTimer> WebSocket<I, T> {
 
     /// The poll form of [`recv`](Self::recv).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Message>, SocketError>> {
-        self.driver.poll_next_data(cx).map(|data| only_messages(data?))
+        self.driver.poll_next_data(cx).map(|data| data?.map(Data::into_message).transpose())
     }
 
     /// Sends a message: waits while outgoing bytes are above the high-water mark, queues the
@@ -301,8 +292,9 @@ impl<I: AsyncIo, T: AsyncTimer> ReadHalf<I, T> {
     pub async fn recv(&mut self) -> Result<Option<Message>, SocketError> {
         let shared = &*self.shared;
         poll_fn(|cx| {
-            shared
-                .poll(Half::Read, cx, |driver, cx| driver.poll_next_data(cx).map(|data| only_messages(data?)))
+            shared.poll(Half::Read, cx, |driver, cx| {
+                driver.poll_next_data(cx).map(|data| data?.map(Data::into_message).transpose())
+            })
         })
         .await
     }

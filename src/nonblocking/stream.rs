@@ -6,7 +6,7 @@ use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes};
 
-use super::driver::{AsyncDriver, AsyncIo, AsyncTimer, Data};
+use super::driver::{AsyncDriver, AsyncIo, AsyncTimer};
 use crate::close::{CloseCode, CloseOutcome};
 use crate::info::Info;
 use crate::message::DataKind;
@@ -61,14 +61,7 @@ impl<I: AsyncIo, T: AsyncTimer> ByteStream<I, T> {
 
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match ready!(self.driver.poll_next_data(cx))? {
-            Some(Data::Fragment(fragment)) => {
-                self.piece = fragment.data;
-                self.message_done = fragment.fin;
-            }
-            Some(Data::Message(message)) => {
-                self.piece = message.into_bytes();
-                self.message_done = true;
-            }
+            Some(data) => (self.piece, self.message_done) = data.into_piece(),
             None => self.ended = true,
         }
         Poll::Ready(Ok(()))

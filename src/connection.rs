@@ -12,6 +12,7 @@ use crate::error::{Error, SendError};
 use crate::frame::OpCode;
 use crate::message::{DataKind, Event};
 use crate::outgoing::Outgoing;
+use crate::receive_buffer::ReceiveBuffer;
 use crate::receiver::{Incoming, Receiver};
 use crate::sender::{Payload, Sender};
 use crate::timers::{Timer, Timers};
@@ -19,9 +20,6 @@ use crate::timers::{Timer, Timers};
 /// Received bytes are taken in pieces of this size, so that each piece is unmasked and
 /// UTF-8-checked while it is still in the CPU cache.
 const RECEIVE_PIECE: usize = 32 << 10;
-
-/// Capacity of the event queue kept once it is drained; a larger one is freed.
-const EVENTS_KEPT: usize = 64;
 
 /// Which end of the connection this is. A client masks what it sends and expects unmasked
 /// frames; a server the opposite (RFC 6455 §5.1).
@@ -53,6 +51,15 @@ pub struct Stats {
     pub messages_received: u64,
     /// Data messages queued for the peer.
     pub messages_sent: u64,
+}
+
+/// How far [`Connection::decode`] goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Until {
+    /// Until an event is queued.
+    Event,
+    /// Until more bytes are needed.
+    All,
 }
 
 /// What a received frame did that waits until the events before it are popped, so that the
@@ -207,40 +214,63 @@ impl Connection {
     /// before our close frame. Bytes after it are ignored, as are bytes after a clean close.
     pub fn receive(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Error> {
         self.now = now;
+        // In pieces small enough that each is unmasked and checked while still in cache.
+        for piece in bytes.chunks(RECEIVE_PIECE) {
+            if !self.is_receiving()? {
+                return Ok(());
+            }
+            self.receiver.extend(piece);
+            self.receive_buffered(now)?;
+        }
+        self.is_receiving().map(drop)
+    }
+
+    /// Room at the end of the receive buffer for at least `min` more bytes, to read the
+    /// transport straight into (saving the copy [`receive`](Self::receive) makes). Call
+    /// [`receive_buffered`](Self::receive_buffered) after writing to it.
+    ///
+    /// The buffer is allocated here, when a read is about to happen, and given back once all
+    /// it held was handed out: an idle connection holds none.
+    pub fn receive_buffer(&mut self, min: usize) -> ReceiveBuffer<'_> {
+        ReceiveBuffer::new(self.receiver.buffer_for_read(min))
+    }
+
+    /// Takes in the bytes written to [`receive_buffer`](Self::receive_buffer) since the last
+    /// call, exactly as [`receive`](Self::receive) takes in its argument (same events, same
+    /// errors).
+    pub fn receive_buffered(&mut self, now: Instant) -> Result<(), Error> {
+        self.now = now;
+        let fresh = self.receiver.take_fresh();
+        if !self.is_receiving()? {
+            self.receiver.clear();
+            return Ok(());
+        }
+        self.stats.bytes_received += fresh as u64;
+        if fresh != 0 {
+            self.on_peer_activity(now);
+        }
+        self.decode(Until::Event, false);
+        self.error.map_or(Ok(()), Err)
+    }
+
+    /// Gives the memory of empty buffers back to the allocator: the receive buffer and the
+    /// event queue when they hold nothing. For a connection about to wait: an adapter calls it
+    /// when a read would block, so that an idle connection holds no buffers (they are
+    /// allocated again by the next read). Costs nothing when there is nothing to give back.
+    pub fn release_buffers(&mut self) {
+        self.receiver.release_if_empty();
+        if self.events.is_empty() && self.events.capacity() != 0 {
+            self.events = VecDeque::new();
+        }
+    }
+
+    /// Whether received bytes are still taken in: not after a close frame or error (bytes
+    /// after them are ignored), and an error once the connection failed.
+    fn is_receiving(&self) -> Result<bool, Error> {
         if let Some(error) = self.error {
             return Err(error);
         }
-        if self.deferred.is_some() || matches!(self.close, CloseState::Closed { .. }) {
-            return Ok(());
-        }
-        self.stats.bytes_received += bytes.len() as u64;
-        if !bytes.is_empty() {
-            self.on_peer_activity(now);
-        }
-        // In pieces small enough that each is unmasked and checked while still in cache.
-        for piece in bytes.chunks(RECEIVE_PIECE) {
-            self.receiver.extend(piece);
-            let deferred = loop {
-                match self.receiver.next() {
-                    Ok(Some(incoming)) => {
-                        if let Some(deferred) = self.on_incoming(incoming) {
-                            break Some(deferred);
-                        }
-                    }
-                    Ok(None) => break None,
-                    Err(error) => break Some(Deferred::Fail(error)),
-                }
-            };
-            let Some(deferred) = deferred else { continue };
-            self.receiver.clear();
-            if !self.events.is_empty() {
-                self.deferred = Some(deferred);
-                return Ok(());
-            }
-            self.apply(deferred);
-            return self.error.map_or(Ok(()), Err);
-        }
-        Ok(())
+        Ok(self.deferred.is_none() && !matches!(self.close, CloseState::Closed { .. }))
     }
 
     /// The peer closed its write half (TCP FIN or TLS close_notify).
@@ -249,6 +279,8 @@ impl Connection {
     /// 1006. Afterwards it is the expected end of the stream.
     pub fn receive_eof(&mut self, now: Instant) {
         self.now = now;
+        // Whole messages that arrived before the end still reach the application.
+        self.decode(Until::All, true);
         if let Some(deferred) = self.deferred.take() {
             self.apply(deferred);
         }
@@ -374,17 +406,19 @@ impl Connection {
     /// popping the last event may queue a close frame (see [`receive`](Self::receive)).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        if let Some(event) = self.events.pop_front() {
-            return Some(event);
+        if self.events.is_empty() {
+            match self.deferred.take() {
+                Some(deferred) => self.apply(deferred),
+                None => self.decode(Until::Event, false),
+            }
         }
-        // A burst of small frames (a ping flood in one read) may have grown the queue to
-        // dozens of bytes per byte received; give that memory back once it is drained.
-        if self.events.capacity() > EVENTS_KEPT {
-            self.events = VecDeque::new();
+        let event = self.events.pop_front()?;
+        // Decode the next unit now, so that `has_events` is exact; what it does to the
+        // connection (a close, a failure) waits until the application has seen `event`.
+        if self.events.is_empty() && self.deferred.is_none() {
+            self.decode(Until::Event, true);
         }
-        let deferred = self.deferred.take()?;
-        self.apply(deferred);
-        self.events.pop_front()
+        Some(event)
     }
 
     /// Events are waiting for [`poll_event`](Self::poll_event). An adapter may hold back
@@ -451,6 +485,42 @@ impl Connection {
             self.timers.clear(Timer::PongDeadline);
             self.timers.set(Timer::Ping, now + keep_alive.interval);
         }
+    }
+
+    /// Decodes buffered bytes into events: one (`Until::Event`), as the application pops them,
+    /// so that each message is built just before it is wanted; or all that are complete
+    /// (`Until::All`, when the connection ends). A close frame or protocol error takes effect
+    /// at once only when no event waits and `defer` is false (the caller holds no event the
+    /// application has yet to see); otherwise it is kept until those events are popped.
+    fn decode(&mut self, until: Until, defer: bool) {
+        while (until == Until::All || self.events.is_empty())
+            && self.deferred.is_none()
+            && !matches!(self.close, CloseState::Closed { .. })
+        {
+            let next = match self.receiver.whole_small_message(&mut self.events) {
+                Some(Ok(())) => {
+                    self.stats.messages_received += 1;
+                    continue;
+                }
+                Some(Err(error)) => Err(error),
+                None => self.receiver.next(),
+            };
+            let deferred = match next {
+                Ok(Some(incoming)) => match self.on_incoming(incoming) {
+                    Some(deferred) => deferred,
+                    None => continue,
+                },
+                Ok(None) => break,
+                Err(error) => Deferred::Fail(error),
+            };
+            self.receiver.clear();
+            if defer || !self.events.is_empty() {
+                self.deferred = Some(deferred);
+            } else {
+                self.apply(deferred);
+            }
+        }
+        self.receiver.settle();
     }
 
     /// Acts on a decoded unit; a close frame is returned to take effect in order.
@@ -521,6 +591,8 @@ impl Connection {
         if matches!(self.close, CloseState::Closed { .. }) {
             return;
         }
+        // Whole messages that arrived before the deadline still reach the application.
+        self.decode(Until::All, true);
         self.report(CloseCode::ABNORMAL, String::new(), initiator, cause);
         self.close = CloseState::Closed { shutdown: true, finished: true };
         self.timers.clear_all();

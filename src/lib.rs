@@ -76,6 +76,7 @@ pub mod nonblocking;
 #[cfg(any(feature = "blocking", feature = "tokio", feature = "async-std"))]
 mod options;
 mod outgoing;
+mod receive_buffer;
 mod receiver;
 mod rng;
 mod sender;
@@ -97,6 +98,7 @@ pub use handshake::HandshakeError;
 pub use info::Info;
 pub use message::{DataKind, Event, Fragment, Message, Utf8Bytes};
 pub use outgoing::Outgoing;
+pub use receive_buffer::ReceiveBuffer;
 pub use rng::{FillFn, Rng, RngSource};
 #[cfg(any(feature = "blocking", feature = "tokio", feature = "async-std"))]
 pub use socket_error::{ErrorKind, SocketError};

@@ -4,13 +4,15 @@
 //! feeding one byte at a time costs the same work as feeding one large chunk, and invalid text
 //! fails at the first bad byte rather than at the end of the message.
 
+use std::collections::VecDeque;
+
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::config::{Config, Delivery};
 use crate::error::Error;
 use crate::frame::{FrameHeader, HeaderRules, OpCode};
 use crate::mask::apply_mask;
-use crate::message::{DataKind, Fragment, Message, Utf8Bytes};
+use crate::message::{DataKind, Event, Fragment, Message, Utf8Bytes};
 use crate::utf8::Utf8Validator;
 
 /// A decoded unit the connection acts on.
@@ -92,7 +94,23 @@ pub(crate) struct Receiver {
     max_fragments: usize,
     frame: Option<Frame>,
     partial: Option<Partial>,
+    /// How many bytes at the front of `buf` were there after the last [`Self::next`] loop;
+    /// anything beyond arrived since.
+    seen: usize,
 }
+
+/// Payloads up to this size are copied out of the receive buffer into their own `Bytes`
+/// rather than split off it: a small copy costs less than the shared reference count a split
+/// takes and gives back, and the receive buffer stays uniquely owned and reusable in place.
+const COPY_AT_MOST: usize = 512;
+
+/// The most capacity an empty receive buffer keeps for the next read.
+const KEPT_WHEN_EMPTY: usize = 128 << 10;
+
+/// A frame whose payload reached this share of it (1/32nd) has the rest reserved at once,
+/// rather than the buffer doubling (and copying) its way up: a peer must send the 32nd part to
+/// make us hold the whole, and the whole is within `max_frame_size`.
+const RESERVE_WHOLE_FRAME_SHIFT: u32 = 5;
 
 impl Receiver {
     pub fn new(expect_masked: bool, config: &Config) -> Self {
@@ -105,12 +123,56 @@ impl Receiver {
             max_fragments: config.max_fragments,
             frame: None,
             partial: None,
+            seen: 0,
         }
     }
 
     /// Appends received bytes; call [`Self::next`] until it gives `Ok(None)`.
     pub fn extend(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
+    }
+
+    /// The receive buffer with room for at least `min` more bytes, to read into. When the
+    /// frame being received is far enough along, the room is its remaining payload instead
+    /// (more or less than `min`): the frame then ends where the allocation does, so neither
+    /// growing into it nor reading its last bytes moves what arrived before.
+    pub fn buffer_for_read(&mut self, min: usize) -> &mut BytesMut {
+        let mut want = min;
+        if let (Some(frame), Delivery::Messages) = (&self.frame, self.delivery) {
+            let arrived = self.buf.len() as u64;
+            if arrived >= frame.header.payload_len >> RESERVE_WHOLE_FRAME_SHIFT {
+                let rest = frame.header.payload_len.saturating_sub(arrived);
+                want = usize::try_from(rest).unwrap_or(usize::MAX).max(1);
+            }
+        }
+        if self.buf.capacity() - self.buf.len() < want {
+            self.buf.reserve(want);
+        }
+        &mut self.buf
+    }
+
+    /// How many bytes arrived since the last call, and marks them seen.
+    pub fn take_fresh(&mut self) -> usize {
+        let fresh = self.buf.len().saturating_sub(self.seen);
+        self.seen = self.buf.len();
+        fresh
+    }
+
+    /// After decoding: everything buffered is seen, and a drained buffer that grew past
+    /// [`KEPT_WHEN_EMPTY`] (bytes that piled up while events were not popped) is given back.
+    pub fn settle(&mut self) {
+        if self.buf.is_empty() && self.buf.capacity() > KEPT_WHEN_EMPTY {
+            self.buf = BytesMut::new();
+        }
+        self.seen = self.buf.len();
+    }
+
+    /// Gives an empty receive buffer back to the allocator.
+    pub fn release_if_empty(&mut self) {
+        if self.buf.is_empty() && self.buf.capacity() != 0 {
+            self.buf = BytesMut::new();
+            self.seen = 0;
+        }
     }
 
     /// Bytes received and not yet handed out.
@@ -120,7 +182,18 @@ impl Receiver {
 
     /// Drops everything buffered (after the connection ended).
     pub fn clear(&mut self) {
-        *self = Self { buf: BytesMut::new(), frame: None, partial: None, ..*self };
+        *self = Self { buf: BytesMut::new(), frame: None, partial: None, seen: 0, ..*self };
+    }
+
+    /// The first `len` bytes of the buffer as their own `Bytes`.
+    fn take_payload(&mut self, len: usize) -> Bytes {
+        if len <= COPY_AT_MOST {
+            let payload = Bytes::copy_from_slice(&self.buf[..len]);
+            self.buf.advance(len);
+            payload
+        } else {
+            self.buf.split_to(len).freeze()
+        }
     }
 
     /// The next complete unit, `Ok(None)` when more bytes are needed.
@@ -143,12 +216,11 @@ impl Receiver {
                 if self.buf.len() < len {
                     return Ok(None);
                 }
-                let mut payload = self.buf.split_to(len);
                 if let Some(key) = header.mask {
-                    apply_mask(&mut payload, key, 0);
+                    apply_mask(&mut self.buf[..len], key, 0);
                 }
                 self.frame = None;
-                let payload = payload.freeze();
+                let payload = self.take_payload(len);
                 return Ok(Some(match header.opcode {
                     OpCode::Ping => Incoming::Ping(payload),
                     OpCode::Pong => Incoming::Pong(payload),
@@ -165,6 +237,50 @@ impl Receiver {
                 Step::NeedMore => return Ok(None),
             }
         }
+    }
+
+    /// The fast path for the commonest frame: a whole unfragmented data message of at most
+    /// 125 bytes, all in the buffer, between messages, queued straight into `events` (built in
+    /// place: passing it back through `Incoming` costs more than decoding it). `None` when the
+    /// buffer does not start with one (then [`Self::next`] decodes it, errors included); every
+    /// check `next` makes is either made here or implied by the conditions.
+    #[inline(always)]
+    pub fn whole_small_message(&mut self, events: &mut VecDeque<Event>) -> Option<Result<(), Error>> {
+        if self.frame.is_some() || self.partial.is_some() || self.delivery != Delivery::Messages {
+            return None;
+        }
+        let [b0, b1, ..] = self.buf[..] else { return None };
+        // FIN, no RSV bit, text or binary; a 7-bit length; masked as our role expects.
+        let text = match b0 {
+            0x81 => true,
+            0x82 => false,
+            _ => return None,
+        };
+        if b1 & 0x80 != u8::from(self.rules.expect_masked) << 7 {
+            return None;
+        }
+        let len = usize::from(b1 & 0x7F);
+        let header_len = if self.rules.expect_masked { 6 } else { 2 };
+        let within_limits =
+            len <= 125 && len as u64 <= self.max_frame.min(self.max_message) && self.max_fragments > 0;
+        if !within_limits || self.buf.len() < header_len + len {
+            return None;
+        }
+        let mut payload = self.buf[header_len..header_len + len].to_vec();
+        if self.rules.expect_masked {
+            let key = [self.buf[2], self.buf[3], self.buf[4], self.buf[5]];
+            apply_mask(&mut payload, key, 0);
+        }
+        self.buf.advance(header_len + len);
+        let message = if !text {
+            Message::Binary(Bytes::from(payload))
+        } else if simdutf8::basic::from_utf8(&payload).is_ok() {
+            Message::Text(Utf8Bytes::from_validated(Bytes::from(payload)))
+        } else {
+            return Some(Err(Error::InvalidUtf8));
+        };
+        events.push_back(Event::Message(message));
+        Some(Ok(()))
     }
 
     /// RFC 6455 §5.4 sequencing and the configured limits, on the header alone.
@@ -233,7 +349,7 @@ impl Receiver {
             return Ok(Step::NeedMore);
         }
         let fin = frame.header.fin;
-        let payload = self.buf.split_to(in_buffer).freeze();
+        let payload = self.take_payload(in_buffer);
         self.frame = None;
         let Some(partial) = &mut self.partial else { return Ok(Step::Continue) };
         partial.assembled.push(payload);

@@ -4,10 +4,9 @@
 //! buffer once; each sample uses one connection, made before the clock starts.
 //!
 //! What each library's path is:
-//! - wsproto: the sans-IO core. `Connection::new(Role::Server, ..)`; each read is copied into a
-//!   64 KiB read buffer (the adapter's `read(2)`), then `receive(now, &buf[..n])` and a
-//!   `poll_event` loop. The core copies into its own buffer on top of that read; once it offers
-//!   a way to read straight into its receive buffer (DESIGN.md), `wsproto_decode` should use it.
+//! - wsproto: the sans-IO core. `Connection::new(Role::Server, ..)`; each read goes straight
+//!   into the core's receive buffer (`receive_buffer(READ_CAP)`, filled through `BufMut` as the
+//!   tokio adapter's `poll_read_buf` does), then `receive_buffered(now)` and a `poll_event` loop.
 //! - tungstenite: `WebSocket::from_raw_socket(stream, Role::Server, config)` over the stream
 //!   (`std::io::Read`), `read()` per message.
 //! - tokio-tungstenite: `WebSocketStream::from_raw_socket` over the stream (`AsyncRead`),
@@ -86,14 +85,13 @@ fn wsproto_decode(input: Input, iters: u64, deep: bool) -> (Duration, Digest) {
     let now = Instant::now();
     let mut conn = Connection::new(Role::Server, wsproto_config(), now);
     let mut io = MemIo::reader(input.wire);
-    let mut read_buf = vec![0u8; READ_CAP];
     let mut d = Digest::new();
     let t = Instant::now();
     for _ in 0..iters {
         let target = d.messages + input.messages;
         while d.messages < target {
-            let n = io.read_into(&mut read_buf);
-            conn.receive(now, &read_buf[..n]).expect("wsproto refused the input");
+            io.read_into_buf(&mut conn.receive_buffer(READ_CAP), READ_CAP);
+            conn.receive_buffered(now).expect("wsproto refused the input");
             while let Some(event) = conn.poll_event() {
                 match event {
                     Event::Message(m) => d.add(deep, matches!(m, Message::Text(_)), m.as_bytes()),

@@ -1,7 +1,7 @@
 //! Side-by-side throughput of wsproto and the other Rust WebSocket crates (issue 6).
 //!
 //! ```text
-//! compare [inmem] [--rounds N] [--sample-ms MS] [--only SUBSTRING]
+//! compare [inmem] [--rounds N] [--sample-ms MS] [--only SUBSTRING] [--libs A,B,..]
 //! compare echo-server --lib NAME --addr 127.0.0.1:PORT
 //! compare echo-load --addr 127.0.0.1:PORT [--connections 16] [--in-flight 16] [--size 20]
 //!                   [--seconds 5] [--warmup 1]
@@ -60,6 +60,13 @@ fn inmem(args: &HashMap<String, String>) -> Result<(), String> {
     cases.extend(encode::cases());
     if let Some(only) = &only {
         cases.retain(|c| c.name.contains(only.as_str()));
+    }
+    // For profiling one library: the memcpy reference stays, the other libraries go.
+    if let Some(libs) = args.get("libs") {
+        let keep: Vec<&str> = libs.split(',').chain([bench::MEMCPY]).collect();
+        for case in &mut cases {
+            case.entries.retain(|e| keep.contains(&e.lib));
+        }
     }
     eprintln!("{} cases, {} rounds, ≥ {:?} per sample", cases.len(), settings.rounds, settings.sample);
     let table = bench::run_all(cases, &settings);

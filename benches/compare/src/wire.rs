@@ -235,6 +235,16 @@ impl MemIo {
         n
     }
 
+    /// A read of at most `max` bytes into `dst`'s spare capacity (uninitialised memory, as
+    /// tokio's `ReadBuf` allows), never more than that capacity (as tokio-util's
+    /// `poll_read_buf`); returns how many were written.
+    pub fn read_into_buf(&mut self, dst: &mut impl bytes::BufMut, max: usize) -> usize {
+        let room = dst.chunk_mut().len();
+        let chunk = self.next_chunk(max.min(room));
+        dst.put_slice(chunk);
+        chunk.len()
+    }
+
     /// The next slice of input a read would hand out (the caller copies it itself).
     #[inline]
     pub fn next_chunk(&mut self, max: usize) -> &'static [u8] {

@@ -224,22 +224,26 @@ impl Endpoint {
         }
     }
 
-    /// Feeds bytes `read` at a time, checking the receive buffer's bound after each read.
+    /// Feeds bytes `read` at a time, checking the receive buffer's bound after each read:
+    /// what a frame and a message may hold, plus the bytes not yet decoded because their
+    /// events were not popped (the connection decodes as the application pops).
     fn receive(&mut self, now: Instant, bytes: &[u8], read: usize, pop: bool) {
         let bound = self.config.max_frame_size + self.config.max_message_size + 14;
+        let mut unpopped = 0;
         for chunk in bytes.chunks(read.max(1)) {
             if let Err(error) = self.conn.receive(now, chunk) {
                 assert_eq!(self.conn.state(), State::Closed, "`receive` failed on an open connection");
                 self.errors.push(error);
             }
+            unpopped += chunk.len();
             let buffered = self.conn.buffered();
             assert!(
-                buffered <= bound + chunk.len(),
-                "{buffered} bytes buffered after a {} byte read",
-                chunk.len()
+                buffered <= bound + unpopped,
+                "{buffered} bytes buffered after {unpopped} bytes unpopped"
             );
             if pop {
                 self.pop_events();
+                unpopped = 0;
             }
         }
     }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::close::CloseOutcome;
+use crate::close::{CloseCause, CloseOutcome};
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::info::Info;
@@ -62,6 +62,10 @@ impl Ending {
             }
             Event::Ping(_) | Event::Pong(_) => None,
             Event::Closed(outcome) => {
+                // A protocol error found while decoding ends the connection through its outcome.
+                if let CloseCause::Failed(error) = outcome.cause {
+                    self.error = Some(error);
+                }
                 self.outcome = Some(outcome);
                 None
             }
@@ -72,6 +76,14 @@ impl Ending {
     pub fn receive(&mut self, conn: &mut Connection, bytes: &[u8], info: &mut Info) {
         info.bytes_read += bytes.len() as u64;
         if let Err(error) = conn.receive(Instant::now(), bytes) {
+            self.error = Some(error);
+        }
+    }
+
+    /// Takes in `n` bytes read into the connection's receive buffer.
+    pub fn receive_buffered(&mut self, conn: &mut Connection, n: usize, info: &mut Info) {
+        info.bytes_read += n as u64;
+        if let Err(error) = conn.receive_buffered(Instant::now()) {
             self.error = Some(error);
         }
     }

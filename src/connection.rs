@@ -225,14 +225,18 @@ impl Connection {
         self.is_receiving().map(drop)
     }
 
-    /// Room at the end of the receive buffer for at least `min` more bytes, to read the
-    /// transport straight into (saving the copy [`receive`](Self::receive) makes). Call
+    /// Room at the end of the receive buffer to read the transport straight into (saving the
+    /// copy [`receive`](Self::receive) makes). Call
     /// [`receive_buffered`](Self::receive_buffered) after writing to it.
     ///
-    /// The buffer is allocated here, when a read is about to happen, and given back once all
-    /// it held was handed out: an idle connection holds none.
-    pub fn receive_buffer(&mut self, min: usize) -> ReceiveBuffer<'_> {
-        ReceiveBuffer::new(self.receiver.buffer_for_read(min))
+    /// The room is `size` bytes, except while a large frame arrives: once a 32nd of its payload
+    /// is in, the room is the rest of the payload (so it is reserved once and never moved).
+    /// The buffer is allocated here, when a read is about to happen; call
+    /// [`release_buffers`](Self::release_buffers) when the transport has nothing more to read,
+    /// so that an idle connection holds none.
+    pub fn receive_buffer(&mut self, size: usize) -> ReceiveBuffer<'_> {
+        let (buf, room) = self.receiver.buffer_for_read(size);
+        ReceiveBuffer::new(buf, room)
     }
 
     /// Takes in the bytes written to [`receive_buffer`](Self::receive_buffer) since the last

@@ -44,19 +44,22 @@ use bytes::buf::UninitSlice;
 #[derive(Debug)]
 pub struct ReceiveBuffer<'a> {
     buf: &'a mut BytesMut,
+    /// The room asked for (there may be more spare capacity).
+    room: usize,
 }
 
 impl<'a> ReceiveBuffer<'a> {
-    pub(crate) fn new(buf: &'a mut BytesMut) -> Self {
-        Self { buf }
+    /// `buf` has at least `room` bytes of spare capacity.
+    pub(crate) fn new(buf: &'a mut BytesMut, room: usize) -> Self {
+        Self { buf, room }
     }
 
-    /// Calls `read` with the spare capacity as an initialised slice (zeroed first) and keeps
+    /// Calls `read` with the room asked for as an initialised slice (zeroed first) and keeps
     /// the first `n` bytes when it returns `Ok(n)`; an error keeps nothing. Returns what `read`
     /// returned.
     pub fn read_with<E>(&mut self, read: impl FnOnce(&mut [u8]) -> Result<usize, E>) -> Result<usize, E> {
         let start = self.buf.len();
-        self.buf.resize(self.buf.capacity(), 0);
+        self.buf.resize(start + self.room, 0);
         let result = read(&mut self.buf[start..]);
         let kept = match &result {
             Ok(n) => start + (*n).min(self.buf.len() - start),

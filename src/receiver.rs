@@ -132,12 +132,12 @@ impl Receiver {
         self.buf.extend_from_slice(bytes);
     }
 
-    /// The receive buffer with room for at least `min` more bytes, to read into. When the
-    /// frame being received is far enough along, the room is its remaining payload instead
-    /// (more or less than `min`): the frame then ends where the allocation does, so neither
-    /// growing into it nor reading its last bytes moves what arrived before.
-    pub fn buffer_for_read(&mut self, min: usize) -> &mut BytesMut {
-        let mut want = min;
+    /// The receive buffer with room for `size` more bytes, to read into, and the room. When
+    /// the frame being received is far enough along, the room is its remaining payload
+    /// instead: the frame then ends where the allocation does, so neither growing into it nor
+    /// reading its last bytes moves what arrived before.
+    pub fn buffer_for_read(&mut self, size: usize) -> (&mut BytesMut, usize) {
+        let mut want = size;
         if let (Some(frame), Delivery::Messages) = (&self.frame, self.delivery) {
             let arrived = self.buf.len() as u64;
             if arrived >= frame.header.payload_len >> RESERVE_WHOLE_FRAME_SHIFT {
@@ -148,7 +148,8 @@ impl Receiver {
         if self.buf.capacity() - self.buf.len() < want {
             self.buf.reserve(want);
         }
-        &mut self.buf
+        // A reader that needs the room zeroed first gets at most `size` of it.
+        (&mut self.buf, want.min(size))
     }
 
     /// How many bytes arrived since the last call, and marks them seen.

@@ -28,6 +28,7 @@ use ::tokio::net::TcpStream;
 
 use crate::handshake::{Accept, ClientRequest, Request};
 use crate::nonblocking::{self, AsyncIo, AsyncTimer, Runtime, Sealed};
+use crate::receive_buffer::ReceiveBuffer;
 use crate::socket_error::SocketError;
 
 pub use crate::nonblocking::MaybeTls;
@@ -74,6 +75,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncIo for TokioIo<S> {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let mut buf = ReadBuf::new(buf);
         Pin::new(&mut self.io).poll_read(cx, &mut buf).map_ok(|()| buf.filled().len())
+    }
+    fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut ReceiveBuffer<'_>) -> Poll<io::Result<usize>> {
+        // Into the buffer's uninitialised room: no zeroing before each read.
+        tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf)
     }
     fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.io).poll_write_vectored(cx, bufs)

@@ -14,7 +14,8 @@ use crate::info::Info;
 use crate::message::Message;
 use crate::socket_error::SocketError;
 
-const READ_BUFFER: usize = 64 << 10;
+/// Bytes read from the transport per call.
+const READ_SIZE: usize = 16 << 10;
 /// A read timeout of zero means "block forever" to the OS: wake at least a millisecond later.
 const MIN_WAIT: Duration = Duration::from_millis(1);
 
@@ -24,7 +25,6 @@ const MIN_WAIT: Duration = Duration::from_millis(1);
 pub(crate) struct Driver<S> {
     pub stream: S,
     pub conn: Connection,
-    read_buf: Box<[u8]>,
     read_timeout: Option<Duration>,
     shut_down: bool,
     ending: Ending,
@@ -38,7 +38,6 @@ impl<S: Transport> Driver<S> {
         Self {
             stream,
             conn,
-            read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
             read_timeout: None,
             shut_down: false,
             ending: Ending::default(),
@@ -79,9 +78,9 @@ impl<S: Transport> Driver<S> {
             self.stream.set_read_timeout(timeout)?;
             self.read_timeout = timeout;
         }
-        match self.stream.read(&mut self.read_buf) {
+        match self.conn.receive_buffer(READ_SIZE).read_with(|room| self.stream.read(room)) {
             Ok(0) => self.conn.receive_eof(Instant::now()),
-            Ok(n) => self.ending.receive(&mut self.conn, &self.read_buf[..n], &mut self.info),
+            Ok(n) => self.ending.receive_buffered(&mut self.conn, n, &mut self.info),
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return self.transport_failed(e),

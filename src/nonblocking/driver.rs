@@ -13,19 +13,33 @@ use crate::adapter::{Data, Ending};
 use crate::close::{CloseCode, CloseOutcome};
 use crate::connection::Connection;
 use crate::info::Info;
+use crate::receive_buffer::ReceiveBuffer;
 use crate::socket_error::SocketError;
 
 /// Keeps the runtime traits closed to this crate's wrappers.
 pub trait Sealed {}
 
-/// Bytes read from the transport per call.
-const READ_BUFFER: usize = 16 << 10;
+/// Bytes read from the transport per call (more while a large frame arrives).
+const READ_SIZE: usize = 16 << 10;
 
 /// A non-blocking byte stream as one runtime's traits see it. Implemented by the runtime
 /// wrappers ([`crate::tokio::TokioIo`], [`crate::futures_io::FuturesIo`]); sealed.
 pub trait AsyncIo: Unpin + Sealed {
     /// Reads into `buf`.
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+    /// Reads into the connection's receive buffer; by default through
+    /// [`poll_read`](Self::poll_read) into its room, zeroed first.
+    fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut ReceiveBuffer<'_>) -> Poll<io::Result<usize>> {
+        let mut result = Poll::Pending;
+        let _ = buf.read_with(|room| {
+            result = self.poll_read(cx, room);
+            match &result {
+                Poll::Ready(Ok(n)) => Ok(*n),
+                _ => Err(()),
+            }
+        });
+        result
+    }
     /// Writes some of `bufs`.
     fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>>;
     /// Flushes buffered writes.
@@ -52,7 +66,6 @@ pub(crate) struct AsyncDriver<I, T> {
     pub io: I,
     timer: T,
     pub conn: Connection,
-    read_buf: Box<[u8]>,
     shut_down: bool,
     ending: Ending,
     pub info: Info,
@@ -66,7 +79,6 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
             io,
             timer: T::new(),
             conn,
-            read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
             shut_down: false,
             ending: Ending::default(),
             info,
@@ -105,9 +117,15 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
                 self.conn.handle_timeout(Instant::now());
                 continue;
             }
-            match ready!(self.io.poll_read(cx, &mut self.read_buf)) {
+            let read = self.io.poll_read_into(cx, &mut self.conn.receive_buffer(READ_SIZE));
+            let Poll::Ready(read) = read else {
+                // Nothing more to read for now: an idle connection keeps no empty buffers.
+                self.conn.release_buffers();
+                return Poll::Pending;
+            };
+            match read {
                 Ok(0) => self.conn.receive_eof(Instant::now()),
-                Ok(n) => self.ending.receive(&mut self.conn, &self.read_buf[..n], &mut self.info),
+                Ok(n) => self.ending.receive_buffered(&mut self.conn, n, &mut self.info),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     if let Err(error) = self.transport_failed(e) {

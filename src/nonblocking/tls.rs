@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
 use super::driver::{AsyncIo, Sealed};
+use crate::receive_buffer::ReceiveBuffer;
 
 /// A transport that is plain, or TLS over the same transport: what the runtime modules'
 /// `connect` gives for `ws://` and `wss://`.
@@ -166,6 +167,13 @@ impl<I: AsyncIo> AsyncIo for MaybeTls<I> {
             Self::Plain(io) => io.poll_read(cx, buf),
             #[cfg(feature = "rustls")]
             Self::Tls(io) => io.poll_read(cx, buf),
+        }
+    }
+    fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut ReceiveBuffer<'_>) -> Poll<io::Result<usize>> {
+        match self {
+            Self::Plain(io) => io.poll_read_into(cx, buf),
+            #[cfg(feature = "rustls")]
+            Self::Tls(io) => io.poll_read_into(cx, buf),
         }
     }
     fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {

@@ -124,15 +124,12 @@ impl<S: Transport> Driver<S> {
     /// unless more received events wait (their replies then go out together).
     pub fn send(
         &mut self,
-        mut command: impl FnMut(&mut Connection) -> Result<(), SendError>,
+        command: impl FnOnce(&mut Connection) -> Result<(), SendError>,
     ) -> Result<(), SocketError> {
-        match command(&mut self.conn) {
-            Err(SendError::Backpressure) => {
-                self.write_out()?;
-                command(&mut self.conn)?;
-            }
-            other => other?,
+        if self.conn.outgoing().len() >= self.conn.config().outgoing_high_water {
+            self.write_out()?;
         }
+        command(&mut self.conn)?;
         if !self.conn.has_events() || self.conn.outgoing().len() >= self.conn.config().outgoing_high_water {
             self.write_out()?;
         }
@@ -186,7 +183,7 @@ impl<S: Transport> WebSocket<S> {
     /// Sends a binary message; large payloads are written without copying on the server.
     pub fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), SocketError> {
         let data = data.into();
-        self.driver.send(|conn| conn.send_binary(data.clone()))?;
+        self.driver.send(|conn| conn.send_binary(data))?;
         self.driver.info.messages_sent += 1;
         Ok(())
     }

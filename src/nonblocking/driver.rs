@@ -19,14 +19,16 @@ use crate::socket_error::SocketError;
 /// Keeps the runtime traits closed to this crate's wrappers.
 pub trait Sealed {}
 
-/// Bytes read from the transport per call (more while a large frame arrives).
-const READ_SIZE: usize = 16 << 10;
-
 /// A non-blocking byte stream as one runtime's traits see it. Implemented by the runtime
 /// wrappers ([`crate::tokio::TokioIo`], [`crate::futures_io::FuturesIo`]); sealed.
 pub trait AsyncIo: Unpin + Sealed {
     /// Reads into `buf`.
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+    /// How many bytes to read per call (more while a large frame arrives): by default 16 KiB,
+    /// as the default [`poll_read_into`](Self::poll_read_into) zeroes them first.
+    fn read_size(&self) -> usize {
+        16 << 10
+    }
     /// Reads into the connection's receive buffer; by default through
     /// [`poll_read`](Self::poll_read) into its room, zeroed first.
     fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut ReceiveBuffer<'_>) -> Poll<io::Result<usize>> {
@@ -117,7 +119,7 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
                 self.conn.handle_timeout(Instant::now());
                 continue;
             }
-            let read = self.io.poll_read_into(cx, &mut self.conn.receive_buffer(READ_SIZE));
+            let read = self.io.poll_read_into(cx, &mut self.conn.receive_buffer(self.io.read_size()));
             let Poll::Ready(read) = read else {
                 // Nothing more to read for now: an idle connection keeps no empty buffers.
                 self.conn.release_buffers();

@@ -37,10 +37,12 @@ pub struct WebSocket<I, T> {
     stream_ended: bool,
 }
 
-fn send_command(message: &Message) -> impl FnOnce(&mut Connection) -> Result<(), SendError> + '_ {
-    move |conn| match message {
-        Message::Text(text) => conn.send_text(text),
-        Message::Binary(data) => conn.send_binary(data.clone()),
+/// Queues a message, handing a binary payload over (a clone would cost a shared reference
+/// count, and an allocation for a payload the application built as a `Vec`).
+fn queue(conn: &mut Connection, message: Message) -> Result<(), SendError> {
+    match message {
+        Message::Text(text) => conn.send_text(&text),
+        Message::Binary(data) => conn.send_binary(data),
     }
 }
 
@@ -75,7 +77,7 @@ impl<I: AsyncIo, T: AsyncTimer> WebSocket<I, T> {
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), SocketError> {
         let message = message.into();
         poll_fn(|cx| self.driver.poll_ready_to_send(cx)).await?;
-        send_command(&message)(&mut self.driver.conn)?;
+        queue(&mut self.driver.conn, message)?;
         self.driver.info.messages_sent += 1;
         poll_fn(|cx| self.driver.poll_after_send(cx)).await
     }
@@ -158,7 +160,7 @@ impl<I: AsyncIo, T: AsyncTimer> futures_sink::Sink<Message> for WebSocket<I, T> 
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), SocketError> {
         let driver = &mut self.get_mut().driver;
-        send_command(&message)(&mut driver.conn)?;
+        queue(&mut driver.conn, message)?;
         driver.info.messages_sent += 1;
         Ok(())
     }
@@ -308,13 +310,16 @@ impl<I: AsyncIo, T: AsyncTimer> ReadHalf<I, T> {
 impl<I: AsyncIo, T: AsyncTimer> WriteHalf<I, T> {
     /// Sends a message, as [`WebSocket::send`].
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), SocketError> {
-        let message = message.into();
+        let mut message = Some(message.into());
         let shared = &*self.shared;
         poll_fn(|cx| {
             shared.poll(Half::Write, cx, |driver, cx| {
                 ready!(driver.poll_ready_to_send(cx))?;
-                send_command(&message)(&mut driver.conn)?;
-                driver.info.messages_sent += 1;
+                // Taken once: this closure runs again only while not ready to send.
+                if let Some(message) = message.take() {
+                    queue(&mut driver.conn, message)?;
+                    driver.info.messages_sent += 1;
+                }
                 Poll::Ready(Ok::<(), SocketError>(()))
             })
         })

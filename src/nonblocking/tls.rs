@@ -169,6 +169,13 @@ impl<I: AsyncIo> AsyncIo for MaybeTls<I> {
             Self::Tls(io) => io.poll_read(cx, buf),
         }
     }
+    fn read_size(&self) -> usize {
+        match self {
+            Self::Plain(io) => io.read_size(),
+            #[cfg(feature = "rustls")]
+            Self::Tls(io) => io.read_size(),
+        }
+    }
     fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut ReceiveBuffer<'_>) -> Poll<io::Result<usize>> {
         match self {
             Self::Plain(io) => io.poll_read_into(cx, buf),

@@ -87,3 +87,54 @@ unsafe impl BufMut for ReceiveBuffer<'_> {
         self.buf.chunk_mut()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_put_through_buf_mut_land_after_what_was_there() {
+        let mut buf = BytesMut::with_capacity(8);
+        buf.extend_from_slice(b"ab");
+        let mut room = ReceiveBuffer::new(&mut buf, 6);
+        room.put_slice(b"cdef");
+        // Past the capacity: `BytesMut` grows, as `BufMut` allows.
+        room.put_slice(b"ghijklmnop");
+        assert_eq!(&buf[..], b"abcdefghijklmnop");
+    }
+
+    #[test]
+    fn read_with_offers_the_room_zeroed_and_keeps_what_was_read() {
+        let mut buf = BytesMut::with_capacity(16);
+        buf.extend_from_slice(b"x");
+        let mut room = ReceiveBuffer::new(&mut buf, 4);
+        let n = room.read_with(|slice| {
+            assert_eq!(slice, [0; 4]);
+            slice[..3].copy_from_slice(b"abc");
+            Ok::<_, ()>(3)
+        });
+        assert_eq!(n, Ok(3));
+        assert_eq!(&buf[..], b"xabc");
+    }
+
+    #[test]
+    fn read_with_keeps_nothing_on_an_error_or_an_overstated_count() {
+        let mut buf = BytesMut::new();
+        let mut room = ReceiveBuffer::new(&mut buf, 4);
+        assert_eq!(room.read_with(|_| Err::<usize, _>("broken")), Err("broken"));
+        assert!(buf.is_empty());
+        let mut room = ReceiveBuffer::new(&mut buf, 4);
+        assert_eq!(room.read_with(|_| Ok::<_, ()>(99)), Ok(99));
+        assert_eq!(buf.len(), 4, "never more than the room");
+    }
+
+    #[test]
+    fn uninitialised_room_filled_by_hand_then_advanced() {
+        let mut buf = BytesMut::with_capacity(4);
+        let mut room = ReceiveBuffer::new(&mut buf, 4);
+        room.chunk_mut()[..4].copy_from_slice(&[1, 2, 3, 4]);
+        // SAFETY: the first 4 bytes of the chunk were just written.
+        unsafe { room.advance_mut(4) };
+        assert_eq!(&buf[..], [1, 2, 3, 4]);
+    }
+}

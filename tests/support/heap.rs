@@ -25,9 +25,12 @@ thread_local! {
     /// `Cell`s need neither lazy initialization nor a destructor, so the allocator may use them.
     static THREAD_NOW: Cell<isize> = const { Cell::new(0) };
     static THREAD_PEAK: Cell<isize> = const { Cell::new(0) };
+    /// How many allocations (and reallocations) this thread made.
+    static THREAD_ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
 }
 
 fn grew(bytes: usize) {
+    let _ = THREAD_ALLOCATIONS.try_with(|cell| cell.set(cell.get() + 1));
     let now = HEAP_NOW.fetch_add(bytes, Ordering::Relaxed) + bytes;
     HEAP_PEAK.fetch_max(now, Ordering::Relaxed);
     // `try_with`: a thread being torn down may still allocate.
@@ -106,6 +109,7 @@ pub fn now_above(baseline: usize) -> usize {
 pub struct HeapProbe {
     scope: Scope,
     base: isize,
+    allocations: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,14 +123,14 @@ impl HeapProbe {
     pub fn start() -> Self {
         let base = HEAP_NOW.load(Ordering::Relaxed);
         HEAP_PEAK.store(base, Ordering::Relaxed);
-        Self { scope: Scope::Process, base: base as isize }
+        Self { scope: Scope::Process, base: base as isize, allocations: 0 }
     }
 
     /// Measures what the calling thread allocates and frees, and nothing else.
     pub fn this_thread() -> Self {
         let base = THREAD_NOW.with(Cell::get);
         THREAD_PEAK.with(|peak| peak.set(base));
-        Self { scope: Scope::Thread, base }
+        Self { scope: Scope::Thread, base, allocations: THREAD_ALLOCATIONS.with(Cell::get) }
     }
 
     fn now_and_peak(&self) -> (isize, isize) {
@@ -141,6 +145,13 @@ impl HeapProbe {
     /// How far above the baseline the heap went at its highest.
     pub fn peak_growth(&self) -> usize {
         (self.now_and_peak().1 - self.base).max(0) as usize
+    }
+
+    /// How many allocations the calling thread made since a [`Self::this_thread`] probe
+    /// started (a reallocation counts as one).
+    pub fn allocations(&self) -> usize {
+        assert_eq!(self.scope, Scope::Thread, "allocations are counted per thread");
+        THREAD_ALLOCATIONS.with(Cell::get) - self.allocations
     }
 
     /// How far above the baseline the heap is now (0 if below).

@@ -80,7 +80,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncIo for TokioIo<S> {
         // Nothing is zeroed before a read, so a larger one costs nothing extra.
         64 << 10
     }
-    fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut ReceiveBuffer<'_>) -> Poll<io::Result<usize>> {
+    fn poll_read_into(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReceiveBuffer<'_>,
+    ) -> Poll<io::Result<usize>> {
         // Into the buffer's uninitialised room: no zeroing before each read.
         tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf)
     }

@@ -35,14 +35,7 @@ impl<S: Transport> Driver<S> {
     pub fn new(stream: S, conn: Connection, mut info: Info) -> Self {
         info.local_addr = stream.local_addr();
         info.peer_addr = stream.peer_addr();
-        Self {
-            stream,
-            conn,
-            read_timeout: None,
-            shut_down: false,
-            ending: Ending::default(),
-            info,
-        }
+        Self { stream, conn, read_timeout: None, shut_down: false, ending: Ending::default(), info }
     }
 
     /// Feeds bytes that arrived together with the handshake.

@@ -31,7 +31,11 @@ pub trait AsyncIo: Unpin + Sealed {
     }
     /// Reads into the connection's receive buffer; by default through
     /// [`poll_read`](Self::poll_read) into its room, zeroed first.
-    fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut ReceiveBuffer<'_>) -> Poll<io::Result<usize>> {
+    fn poll_read_into(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReceiveBuffer<'_>,
+    ) -> Poll<io::Result<usize>> {
         let mut result = Poll::Pending;
         let _ = buf.read_with(|room| {
             result = self.poll_read(cx, room);
@@ -77,14 +81,7 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
     pub fn new(io: I, conn: Connection, mut info: Info) -> Self {
         info.local_addr = io.local_addr();
         info.peer_addr = io.peer_addr();
-        Self {
-            io,
-            timer: T::new(),
-            conn,
-            shut_down: false,
-            ending: Ending::default(),
-            info,
-        }
+        Self { io, timer: T::new(), conn, shut_down: false, ending: Ending::default(), info }
     }
 
     /// Feeds bytes that arrived together with the handshake.

@@ -176,7 +176,11 @@ impl<I: AsyncIo> AsyncIo for MaybeTls<I> {
             Self::Tls(io) => io.read_size(),
         }
     }
-    fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut ReceiveBuffer<'_>) -> Poll<io::Result<usize>> {
+    fn poll_read_into(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReceiveBuffer<'_>,
+    ) -> Poll<io::Result<usize>> {
         match self {
             Self::Plain(io) => io.poll_read_into(cx, buf),
             #[cfg(feature = "rustls")]

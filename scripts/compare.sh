@@ -11,9 +11,13 @@
 #    one load client against each in turn, rotating the order each run; medians of ECHO_RUNS
 #    runs of ECHO_SECONDS each, per case (20 B × 16 in flight, 20 B × 1 in flight, 16 KiB × 16 in
 #    flight; 16 connections each). The servers are killed on exit.
+# 4. idle memory: for each library in turn, a fresh echo server, IDLE_CONNECTIONS connections
+#    opened by one client and left idle (after the handshake, then after one echo each); the
+#    growth of the server's anonymous RSS per connection, median of IDLE_RUNS runs.
 #
 # Knobs (environment): ROUNDS (7), SAMPLE_MS (200), ECHO_RUNS (3), ECHO_SECONDS (5),
-# ECHO_WARMUP (0.5), CONNECTIONS (16), BASE_PORT (19100), SKIP_INMEM=1, SKIP_ECHO=1.
+# ECHO_WARMUP (0.5), CONNECTIONS (16), BASE_PORT (19100), IDLE_CONNECTIONS (1000),
+# IDLE_RUNS (3), IDLE_MS (1500), SKIP_INMEM=1, SKIP_ECHO=1, SKIP_IDLE=1.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -24,6 +28,9 @@ ECHO_SECONDS=${ECHO_SECONDS:-5}
 ECHO_WARMUP=${ECHO_WARMUP:-0.5}
 CONNECTIONS=${CONNECTIONS:-16}
 BASE_PORT=${BASE_PORT:-19100}
+IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-1000}
+IDLE_RUNS=${IDLE_RUNS:-3}
+IDLE_MS=${IDLE_MS:-1500}
 MANIFEST=benches/compare/Cargo.toml
 BIN=benches/compare/target/release/compare
 RESULTS=benches/compare/RESULTS.md
@@ -33,11 +40,12 @@ cargo build --release --manifest-path "$MANIFEST" >&2
 
 WORK=$(mktemp -d)
 PIDS=()
+IDLE_PID=
 cleanup() {
-    for pid in "${PIDS[@]}"; do
+    for pid in "${PIDS[@]}" $IDLE_PID; do
         kill "$pid" 2>/dev/null || true
     done
-    for pid in "${PIDS[@]}"; do
+    for pid in "${PIDS[@]}" $IDLE_PID; do
         wait "$pid" 2>/dev/null || true
     done
     rm -rf "$WORK"
@@ -58,12 +66,12 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
         "($(git status --porcelain -- src 2>/dev/null | wc -l | tr -d ' ') files under src/ modified)"
     echo "- load average before the run: $load_before (\`/proc/loadavg\`; other work on the machine skews every figure)"
     echo "- command: \`scripts/compare.sh\` (ROUNDS=$ROUNDS SAMPLE_MS=$SAMPLE_MS ECHO_RUNS=$ECHO_RUNS" \
-        "ECHO_SECONDS=$ECHO_SECONDS CONNECTIONS=$CONNECTIONS)"
+        "ECHO_SECONDS=$ECHO_SECONDS CONNECTIONS=$CONNECTIONS IDLE_CONNECTIONS=$IDLE_CONNECTIONS IDLE_RUNS=$IDLE_RUNS)"
     echo
     echo "Medians. \"× memcpy\": against a memcpy of the same wire bytes, timed in the same rounds;"
     echo "\"× best peer\": against the fastest library other than wsproto (1.00 is that peer);"
     echo "\"spread\": (max − min) / median over the rounds. What each path measures is documented in"
-    echo "\`benches/compare/src/{unmask,decode,encode,echo_server,echo_load}.rs\`."
+    echo "\`benches/compare/src/{unmask,decode,encode,echo_server,echo_load,idle_memory}.rs\`."
 } >"$WORK/head.md"
 
 if [[ -z "${SKIP_INMEM:-}" ]]; then
@@ -154,10 +162,76 @@ else
     : >"$WORK/echo.md"
 fi
 
+if [[ -z "${SKIP_IDLE:-}" ]]; then
+    # A fresh server per run, on ports of its own (the echo servers above may still listen).
+    idle_port=$((BASE_PORT + 50))
+    for run in $(seq 1 "$IDLE_RUNS"); do
+        for lib in "${LIBS[@]}"; do
+            "$BIN" echo-server --lib "$lib" --addr "127.0.0.1:$idle_port" 2>"$WORK/idle-server-$lib.log" &
+            IDLE_PID=$!
+            if line=$("$BIN" idle-memory --addr "127.0.0.1:$idle_port" --pid "$IDLE_PID" \
+                --connections "$IDLE_CONNECTIONS" --idle-ms "$IDLE_MS" 2>&1); then
+                sed -n 's/.*after_handshake_kib=\([-0-9.]*\).*/\1/p' <<<"$line" >>"$WORK/idle-handshake-$lib"
+                sed -n 's/.*after_echo_kib=\([-0-9.]*\).*/\1/p' <<<"$line" >>"$WORK/idle-echo-$lib"
+                echo "idle memory, run $run: $lib $line" >&2
+            else
+                echo "idle memory, $lib failed: $line $(cat "$WORK/idle-server-$lib.log")" >&2
+                echo "${line//|/ }" | tail -1 >>"$WORK/idle-$lib.fail"
+            fi
+            kill "$IDLE_PID" 2>/dev/null || true
+            wait "$IDLE_PID" 2>/dev/null || true
+            IDLE_PID=
+            idle_port=$((idle_port + 1)) # no wait for the last port's TIME_WAIT sockets
+        done
+    done
+
+    {
+        echo
+        echo "### Idle memory per connection (one fresh server process per library and run; 127.0.0.1)"
+        echo
+        echo "$IDLE_CONNECTIONS connections held open by one client process; the growth of the server's"
+        echo "anonymous RSS (\`RssAnon\`) over its level before them, per connection, in KiB; median of"
+        echo "$IDLE_RUNS runs, each read after ${IDLE_MS} ms idle: once all handshakes are done, and again after"
+        echo "one 20-byte message was echoed on every connection. The server's tokio task and socket"
+        echo "registration count for every library alike. \"× best peer\": against the library other than"
+        echo "wsproto holding the least after one echo. The raw TCP echo allocates a 64 KiB read buffer per"
+        echo "connection, resident only where written; fastwebsockets, sockudo-ws, yawc and it use the"
+        echo "harness's own upgrade (\`echo_server.rs\`), whose 1 KiB read buffer is part of each task's future."
+        echo
+        echo "| server | KiB/connection after handshake | after one echo | × best peer | runs (after one echo) |"
+        echo "|---|---:|---:|---:|---|"
+        best=
+        for lib in "${LIBS[@]}"; do
+            [[ $lib == raw || $lib == wsproto || -f "$WORK/idle-$lib.fail" ]] && continue
+            m=$(median <"$WORK/idle-echo-$lib")
+            best=$(awk -v a="$best" -v b="$m" 'BEGIN { print (a == "" || b < a) ? b : a }')
+        done
+        for lib in "${LIBS[@]}"; do
+            name=$lib
+            [[ $lib == wsproto ]] && name="**wsproto**"
+            [[ $lib == raw ]] && name="raw TCP echo"
+            if [[ -f "$WORK/idle-$lib.fail" ]]; then
+                echo "| $name | failed: $(sort -u "$WORK/idle-$lib.fail" | head -1) | | | |"
+                continue
+            fi
+            h=$(median <"$WORK/idle-handshake-$lib")
+            e=$(median <"$WORK/idle-echo-$lib")
+            vs_best="–"
+            [[ $lib != raw && -n $best ]] &&
+                vs_best=$(awk -v a="$e" -v b="$best" 'BEGIN { if (b > 0.05) printf "%.2f", a / b; else print "–" }')
+            runs=$(paste -sd' ' "$WORK/idle-echo-$lib")
+            echo "| $name | $(printf '%.2f' "$h") | $(printf '%.2f' "$e") | $vs_best | $runs |"
+        done
+    } >"$WORK/idle.md"
+else
+    : >"$WORK/idle.md"
+fi
+
 {
     cat "$WORK/head.md"
     cat "$WORK/inmem.md"
     cat "$WORK/echo.md"
+    cat "$WORK/idle.md"
     echo
     echo "Load average after the run: $(cut -d' ' -f1-3 /proc/loadavg); finished $(date -u '+%H:%M UTC')."
 } | tee "$RESULTS"

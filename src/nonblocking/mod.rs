@@ -94,7 +94,8 @@ macro_rules! runtime_functions {
             options: &Options,
         ) -> Result<WebSocket, SocketError> {
             let driver =
-                $crate::nonblocking::connect::<$rt>(request, options, $crate::Delivery::Messages).await?;
+                Box::pin($crate::nonblocking::connect::<$rt>(request, options, $crate::Delivery::Messages))
+                    .await?;
             Ok(WebSocket::from_driver(driver))
         }
 
@@ -104,7 +105,8 @@ macro_rules! runtime_functions {
             options: &Options,
         ) -> Result<ByteStream, SocketError> {
             let driver =
-                $crate::nonblocking::connect::<$rt>(request, options, $crate::Delivery::Fragments).await?;
+                Box::pin($crate::nonblocking::connect::<$rt>(request, options, $crate::Delivery::Fragments))
+                    .await?;
             Ok(ByteStream::from_driver(driver))
         }
 
@@ -129,7 +131,8 @@ macro_rules! runtime_functions {
             F: FnOnce(Request) -> Fut,
             Fut: Future<Output = Result<Accept, u16>>,
         {
-            Ok(WebSocket::from_driver(server(stream, options, $crate::Delivery::Messages, decide).await?))
+            let handshake = server(stream, options, $crate::Delivery::Messages, decide);
+            Ok(WebSocket::from_driver(Box::pin(handshake).await?))
         }
 
         /// Like [`accept_with`], for a [`ByteStream`] (fragment delivery: no message size limit).
@@ -143,9 +146,13 @@ macro_rules! runtime_functions {
             F: FnOnce(Request) -> Fut,
             Fut: Future<Output = Result<Accept, u16>>,
         {
-            Ok(ByteStream::from_driver(server(stream, options, $crate::Delivery::Fragments, decide).await?))
+            let handshake = server(stream, options, $crate::Delivery::Fragments, decide);
+            Ok(ByteStream::from_driver(Box::pin(handshake).await?))
         }
 
+        // The handshake futures are boxed by their callers: a future is as large as its largest
+        // state, and the handshake's (a 4 KiB read buffer among it) would otherwise stay inside
+        // every task that awaits `accept` or `connect` for the connection's whole life.
         async fn server<S, F, Fut>(
             stream: S,
             options: &Options,

@@ -306,3 +306,18 @@ pub fn cases() -> Vec<Case> {
         text_case,
     ]
 }
+
+/// For profiling (`perf record`, `valgrind --tool=callgrind`): wsproto's path of the
+/// "decode 16 B binary" case alone, `iters` times over `count` messages of `size` bytes, with
+/// no reference entry or calibration around it. Prints the time per message.
+pub fn profile_loop(size: usize, count: usize, iters: u64) {
+    let (wire, messages) = wire::binary_messages(count, size);
+    let expected = Digest::of(false, messages.iter().map(|m| &m[..]));
+    let input = Input { wire: wire.leak(), messages: count as u64, expected };
+    let (elapsed, digest) = wsproto_decode(input, iters, false);
+    let total = digest.messages.max(1);
+    println!(
+        "wsproto decode: {total} messages of {size} B in {elapsed:?}: {:.1} ns/message",
+        elapsed.as_nanos() as f64 / total as f64
+    );
+}

@@ -127,7 +127,7 @@ impl Replies {
     }
 }
 
-async fn connect(addr: SocketAddr) -> Result<TcpStream> {
+pub(crate) async fn connect(addr: SocketAddr) -> Result<TcpStream> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match TcpStream::connect(addr).await {
@@ -140,7 +140,7 @@ async fn connect(addr: SocketAddr) -> Result<TcpStream> {
     }
 }
 
-async fn upgrade(stream: &mut TcpStream, addr: SocketAddr) -> Result {
+pub(crate) async fn upgrade(stream: &mut TcpStream, addr: SocketAddr) -> Result {
     let request = format!(
         "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"

@@ -5,17 +5,23 @@
 //! compare echo-server --lib NAME --addr 127.0.0.1:PORT
 //! compare echo-load --addr 127.0.0.1:PORT [--connections 16] [--in-flight 16] [--size 20]
 //!                   [--seconds 5] [--warmup 1]
+//! compare idle-memory --addr 127.0.0.1:PORT --pid SERVER_PID [--connections 1000]
+//!                     [--idle-ms 1500] [--warmup 16]
+//! compare profile-decode [--size 16] [--count 65536] [--iters 300]
 //! ```
 //!
 //! `inmem` (the default) runs the in-memory cases (unmask, server decode, client encode) and
 //! prints a Markdown table; progress goes to stderr. The echo commands are driven by
-//! `scripts/compare.sh`. Each module's docs say exactly what is measured per library.
+//! `scripts/compare.sh`, and so is `idle-memory`, which measures what an `echo-server` process
+//! holds per idle connection. `profile-decode` runs wsproto's small-message decode path alone,
+//! for `perf record` or `valgrind --tool=callgrind`. Each module's docs say exactly what is measured per library.
 
 mod bench;
 mod decode;
 mod echo_load;
 mod echo_server;
 mod encode;
+mod idle_memory;
 mod unmask;
 mod wire;
 
@@ -77,7 +83,9 @@ fn inmem(args: &HashMap<String, String>) -> Result<(), String> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, rest) = match args.first().map(String::as_str) {
-        Some("inmem" | "echo-server" | "echo-load") => (args[0].as_str(), &args[1..]),
+        Some("inmem" | "echo-server" | "echo-load" | "idle-memory" | "profile-decode") => {
+            (args[0].as_str(), &args[1..])
+        }
         _ => ("inmem", &args[..]),
     };
     let result = flags(rest).and_then(|f| match command {
@@ -86,6 +94,21 @@ fn main() -> ExitCode {
             let lib: String = get(&f, "lib", None)?;
             let addr = get(&f, "addr", None)?;
             echo_server::run(&lib, addr).map_err(|e| e.to_string())
+        }
+        "profile-decode" => {
+            let size = get(&f, "size", Some(16))?;
+            decode::profile_loop(size, get(&f, "count", Some(65_536))?, get(&f, "iters", Some(300))?);
+            Ok(())
+        }
+        "idle-memory" => {
+            let idle = idle_memory::Idle {
+                addr: get(&f, "addr", None)?,
+                pid: get(&f, "pid", None)?,
+                connections: get(&f, "connections", Some(1000))?,
+                idle: Duration::from_millis(get(&f, "idle-ms", Some(1500))?),
+                warmup: get(&f, "warmup", Some(16))?,
+            };
+            idle_memory::run(idle).map_err(|e| e.to_string())
         }
         _ => {
             let load = echo_load::Load {

@@ -160,7 +160,7 @@ impl FrameHeader {
     /// assert_eq!(&out[..len], b"\x82\x7e\x01\x00"); // RFC 6455 §5.7
     /// ```
     pub fn encode(&self, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
-        out[0] = (u8::from(self.fin) << 7) | ((self.rsv & 0x07) << 4) | self.opcode.bits();
+        out[0] = self.first_byte();
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
         let mut len = match self.payload_len {
             n @ 0..=125 => {
@@ -183,6 +183,12 @@ impl FrameHeader {
             len += 4;
         }
         len
+    }
+
+    /// The first header byte: FIN, RSV1–RSV3 and the opcode.
+    #[inline]
+    pub(crate) fn first_byte(&self) -> u8 {
+        (u8::from(self.fin) << 7) | ((self.rsv & 0x07) << 4) | self.opcode.bits()
     }
 }
 

@@ -76,23 +76,42 @@ impl Sender {
     }
 
     /// A whole message, split into frames of at most `fragment_size` bytes.
+    ///
+    /// Inlined (with `Outgoing::push_owned`) into the caller, so that a small message does
+    /// not move the caller's `Bytes` through two calls before it is copied.
+    #[inline]
     pub fn send_message(&mut self, kind: DataKind, payload: Payload<'_>) -> Result<(), SendError> {
         if self.in_progress.is_some() {
             return Err(SendError::MessageInProgress);
         }
         self.check_room()?;
         let len = payload.len();
+        if len > self.fragment_size {
+            self.send_fragmented(kind, &payload);
+            return Ok(());
+        }
+        let header = self.header(true, data_opcode(kind), len);
+        match payload {
+            Payload::Borrowed(data) => self.outgoing.push_copied(&header, data),
+            Payload::Owned(data) => self.outgoing.push_owned(&header, data),
+        }
+        Ok(())
+    }
+
+    /// A message longer than `fragment_size`, as a first frame and continuations.
+    fn send_fragmented(&mut self, kind: DataKind, payload: &Payload<'_>) {
+        let len = payload.len();
         let mut start = 0usize;
         loop {
             let end = len.min(start.saturating_add(self.fragment_size));
             let opcode = if start == 0 { data_opcode(kind) } else { OpCode::Continuation };
             let header = self.header(end == len, opcode, end - start);
-            match &payload {
+            match payload {
                 Payload::Borrowed(data) => self.outgoing.push_copied(&header, &data[start..end]),
                 Payload::Owned(data) => self.outgoing.push_owned(&header, data.slice(start..end)),
             }
             if end == len {
-                return Ok(());
+                return;
             }
             start = end;
         }

@@ -18,9 +18,9 @@
 //! - sockudo-ws: the public sans-IO `protocol::Protocol::encode_message` into a `BytesMut`,
 //!   written to the buffer each time it reaches 64 KiB and at the end.
 //!
-//! Mask keys: wsproto draws from the OS (`getrandom`, 256 bytes per call); tungstenite,
-//! fastwebsockets, yawc and tokio-websockets (feature `rand`) from `rand`'s thread-local
-//! CSPRNG; sockudo-ws by default from `fastrand`, which is not cryptographic. The
+//! Mask keys: wsproto from ChaCha8 keyed from the OS (`getrandom`) and rekeyed every 64 KiB;
+//! tungstenite, fastwebsockets, yawc and tokio-websockets (feature `rand`) from `rand`'s
+//! thread-local CSPRNG; sockudo-ws by default from `fastrand`, which is not cryptographic. The
 //! "(wsproto, seeded masks)" row is a diagnostic, not a peer.
 
 use std::cell::RefCell;
@@ -109,7 +109,7 @@ fn wsproto_encode(input: &Input, iters: u64, sink: Vec<u8>) -> (Duration, Vec<u8
 }
 
 /// A diagnostic row, not a configuration to use: wsproto with a deterministic mask source,
-/// which shows what the default OS entropy (one `getrandom` per 64 keys) costs.
+/// which shows what the default CSPRNG (ChaCha8 keyed from `getrandom`) costs.
 fn wsproto_seeded_encode(input: &Input, iters: u64, sink: Vec<u8>) -> (Duration, Vec<u8>) {
     wsproto_encode_with(input, iters, sink, wsproto::RngSource::Seeded(7))
 }

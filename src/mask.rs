@@ -11,7 +11,8 @@
 //! run at memcpy speed. Every path is tested against [`apply_mask_scalar`] at every offset and
 //! length up to 300, at misaligned addresses, and under Miri (`scripts/miri.sh`).
 //!
-//! This is the only module of the crate with `unsafe` code; each block states why it is sound.
+//! One of the two modules of the crate with `unsafe` code (with `receive_buffer`); each block
+//! states why it is sound.
 //! Panics: none.
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]

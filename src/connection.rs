@@ -14,7 +14,7 @@ use crate::message::{DataKind, Event};
 use crate::outgoing::Outgoing;
 use crate::receive_buffer::ReceiveBuffer;
 use crate::receiver::{Incoming, Receiver};
-use crate::sender::{Payload, Sender};
+use crate::sender::Sender;
 use crate::timers::{Timer, Timers};
 
 /// Received bytes are taken in pieces of this size, so that each piece is unmasked and
@@ -257,12 +257,13 @@ impl Connection {
         self.error.map_or(Ok(()), Err)
     }
 
-    /// Gives the memory of empty buffers back to the allocator: the receive buffer and the
-    /// event queue when they hold nothing. For a connection about to wait: an adapter calls it
+    /// Gives the memory of empty buffers back to the allocator: the receive buffer, the event
+    /// queue and the outgoing queue when they hold nothing. For a connection about to wait: an adapter calls it
     /// when a read would block, so that an idle connection holds no buffers (they are
     /// allocated again by the next read). Costs nothing when there is nothing to give back.
     pub fn release_buffers(&mut self) {
         self.receiver.release_if_empty();
+        self.sender.outgoing().release_if_empty();
         if self.events.is_empty() && self.events.capacity() != 0 {
             self.events = VecDeque::new();
         }
@@ -337,7 +338,7 @@ impl Connection {
     /// Queues a text message (split at [`Config::fragment_size`] if set).
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
         self.check_open()?;
-        self.sender.send_message(DataKind::Text, Payload::Borrowed(text.as_bytes()))?;
+        self.sender.send_copied(DataKind::Text, text.as_bytes())?;
         self.count_sent();
         Ok(())
     }
@@ -345,7 +346,17 @@ impl Connection {
     /// Queues a binary message. A server keeps large payloads without copying them.
     pub fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), SendError> {
         self.check_open()?;
-        self.sender.send_message(DataKind::Binary, Payload::Owned(data.into()))?;
+        self.sender.send_owned(DataKind::Binary, data.into())?;
+        self.count_sent();
+        Ok(())
+    }
+
+    /// Queues a binary message copied from `data`: what suits a payload in a borrowed or
+    /// reused buffer (a client copies the payload anyway, to mask it), with no `Bytes` to
+    /// make.
+    pub fn send_binary_from_slice(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.check_open()?;
+        self.sender.send_copied(DataKind::Binary, data)?;
         self.count_sent();
         Ok(())
     }

@@ -85,6 +85,14 @@ impl Outgoing {
 
     /// Queues a frame with a payload borrowed from the caller: copied, and masked in the same
     /// pass if the header carries a key.
+    /// Gives the buffers of an empty queue back to the allocator (for a connection about to
+    /// idle); the next frame queued allocates them again.
+    pub(crate) fn release_if_empty(&mut self) {
+        if self.segments.is_empty() {
+            *self = Self::default();
+        }
+    }
+
     pub(crate) fn push_copied(&mut self, header: &FrameHeader, payload: &[u8]) {
         match header.mask {
             Some(key) if payload.len() <= SMALL_MASKED => self.push_small_masked(header, payload, key),
@@ -448,6 +456,19 @@ mod tests {
             let joined: Vec<u8> = slices[..n].iter().flat_map(|s| s.iter().copied()).collect();
             assert_eq!(joined, want[cut..], "cut {cut}");
         }
+    }
+
+    #[test]
+    fn an_empty_queue_gives_its_buffers_back_and_works_after() {
+        let mut out = Outgoing::default();
+        out.push_copied(&header(OpCode::Binary, 3, None), b"abc");
+        out.release_if_empty();
+        assert_eq!(out.len(), 5, "a queue holding bytes keeps them");
+        out.advance(5);
+        out.release_if_empty();
+        assert_eq!((out.packed.capacity(), out.segments.capacity()), (0, 0));
+        out.push_copied(&header(OpCode::Binary, 2, None), b"hi");
+        assert_eq!(drain(&mut out, 1), b"\x82\x02hi");
     }
 
     #[test]

@@ -75,27 +75,37 @@ impl Sender {
         Ok(())
     }
 
-    /// A whole message, split into frames of at most `fragment_size` bytes.
-    ///
-    /// Inlined (with `Outgoing::push_owned`) into the caller, so that a small message does
-    /// not move the caller's `Bytes` through two calls before it is copied.
+    /// A whole message copied from `data`, split into frames of at most `fragment_size` bytes.
     #[inline]
-    pub fn send_message(&mut self, kind: DataKind, payload: Payload<'_>) -> Result<(), SendError> {
+    pub fn send_copied(&mut self, kind: DataKind, data: &[u8]) -> Result<(), SendError> {
+        match self.single_frame(kind, data.len())? {
+            Some(header) => self.outgoing.push_copied(&header, data),
+            None => self.send_fragmented(kind, &Payload::Borrowed(data)),
+        }
+        Ok(())
+    }
+
+    /// A whole message handed over, split as [`Self::send_copied`]. Inlined into the caller
+    /// (with `Outgoing::push_owned`), and taking the `Bytes` itself rather than a `Payload`, so
+    /// that a small message is not moved through calls and enums before it is copied.
+    #[inline]
+    pub fn send_owned(&mut self, kind: DataKind, data: Bytes) -> Result<(), SendError> {
+        match self.single_frame(kind, data.len())? {
+            Some(header) => self.outgoing.push_owned(&header, data),
+            None => self.send_fragmented(kind, &Payload::Owned(data)),
+        }
+        Ok(())
+    }
+
+    /// Checks that a whole message of `len` bytes may be queued; the header of its one frame,
+    /// or `None` when it is longer than `fragment_size`.
+    #[inline]
+    fn single_frame(&mut self, kind: DataKind, len: usize) -> Result<Option<FrameHeader>, SendError> {
         if self.in_progress.is_some() {
             return Err(SendError::MessageInProgress);
         }
         self.check_room()?;
-        let len = payload.len();
-        if len > self.fragment_size {
-            self.send_fragmented(kind, &payload);
-            return Ok(());
-        }
-        let header = self.header(true, data_opcode(kind), len);
-        match payload {
-            Payload::Borrowed(data) => self.outgoing.push_copied(&header, data),
-            Payload::Owned(data) => self.outgoing.push_owned(&header, data),
-        }
-        Ok(())
+        Ok((len <= self.fragment_size).then(|| self.header(true, data_opcode(kind), len)))
     }
 
     /// A message longer than `fragment_size`, as a first frame and continuations.

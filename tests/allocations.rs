@@ -77,3 +77,33 @@ fn a_large_received_message_is_split_off_the_receive_buffer_without_copying() {
         "{allocations} allocations for {reads} reads of {MESSAGES} messages"
     );
 }
+
+#[test]
+fn a_server_sends_without_allocating_per_message() {
+    use bytes::{Buf, Bytes};
+    let now = Instant::now();
+    let mut server = Connection::new(Role::Server, Config::default(), now);
+    // The application's payloads, made before counting: a small one and a large shared one
+    // (cloning a shared `Bytes` allocates nothing).
+    let large = Bytes::from(vec![7u8; 4096]);
+    let large_clone = large.clone();
+    drop(large_clone);
+    let probe = HeapProbe::this_thread();
+    for i in 0..MESSAGES {
+        match i % 3 {
+            0 => server.send_text("sixteen bytes..."),
+            1 => server.send_binary_from_slice(b"sixteen bytes..."),
+            _ => server.send_binary(large.clone()),
+        }
+        .expect("below the high-water mark");
+        // A socket write every 10 messages, taking all but a few bytes (a partial write).
+        if i % 10 == 9 {
+            let out = server.outgoing();
+            out.advance(out.remaining() - 3);
+        }
+    }
+    let allocations = probe.allocations();
+    eprintln!("{MESSAGES} messages sent by a server: {allocations} allocations");
+    // The queue's growth to its working size, and nothing per message.
+    assert!(allocations <= 16, "{allocations} allocations for {MESSAGES} sent messages");
+}

@@ -5,10 +5,10 @@
 //! message and flushes; each library uses its own default mask-key generator.
 //!
 //! What each library's path is:
-//! - wsproto: the sans-IO core, `Connection::new(Role::Client, ..)`, `send_binary(bytes)`; the
-//!   outgoing queue is written to the buffer (`chunks_vectored`, as the adapter's `writev`)
-//!   whenever `send_binary` reports backpressure (default high-water mark, 64 KiB) and at the
-//!   end.
+//! - wsproto: the sans-IO core, `Connection::new(Role::Client, ..)`,
+//!   `send_binary_from_slice(&bytes)` (the borrowed form, as for fastwebsockets); the outgoing
+//!   queue is written to the buffer (`chunks_vectored`, as the adapter's `writev`) whenever a
+//!   send reports backpressure (default high-water mark, 64 KiB) and at the end.
 //! - tungstenite: `WebSocket::from_raw_socket(.., Role::Client, ..)`, `write()` per message
 //!   (buffered up to its write buffer), `flush()` at the end.
 //! - tokio-tungstenite, tokio-websockets, yawc: `SinkExt::feed` per message, `flush` at the
@@ -128,7 +128,7 @@ fn wsproto_encode_with(
         let mut conn = Connection::new(Role::Client, config.clone(), Instant::now());
         for _ in 0..input.count {
             loop {
-                match conn.send_binary(input.payload.clone()) {
+                match conn.send_binary_from_slice(&input.payload) {
                     Ok(()) => break,
                     Err(SendError::Backpressure) => wsproto_drain(&mut conn, &mut sink),
                     Err(e) => panic!("wsproto: {e:?}"),

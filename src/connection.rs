@@ -13,7 +13,7 @@ use crate::frame::OpCode;
 use crate::message::{DataKind, Event};
 use crate::outgoing::Outgoing;
 use crate::receive_buffer::ReceiveBuffer;
-use crate::receiver::{Incoming, Receiver};
+use crate::receiver::{EventRef, Incoming, Receiver};
 use crate::sender::Sender;
 use crate::timers::{Timer, Timers};
 
@@ -56,8 +56,11 @@ pub struct Stats {
 /// How far [`Connection::decode`] goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Until {
-    /// Until an event is queued.
+    /// Until an event is queued or a whole small message is next (it waits in the buffer,
+    /// to be lent by `poll_event_ref` or copied out by `poll_event`).
     Event,
+    /// Until an event is queued, a small message included: the application is popping.
+    Popped,
     /// Until more bytes are needed.
     All,
 }
@@ -421,26 +424,71 @@ impl Connection {
     /// popping the last event may queue a close frame (see [`receive`](Self::receive)).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
+        // The application pops owned events, so the next small message is copied out ahead too.
+        self.pop_event(Until::Popped)
+    }
+
+    /// Pops the next event, then decodes the next unit (up to `lookahead`) right away:
+    /// `has_events` stays exact, and building the next event while the application handles
+    /// this one is cheaper than building it when asked. What that unit does to the connection
+    /// (a close, a failure) waits until the popped event has been seen.
+    fn pop_event(&mut self, lookahead: Until) -> Option<Event> {
         if self.events.is_empty() {
             match self.deferred.take() {
                 Some(deferred) => self.apply(deferred),
-                None => self.decode(Until::Event, false),
+                None => self.decode(Until::Popped, false),
             }
         }
         let event = self.events.pop_front()?;
-        // Decode the next unit now, so that `has_events` is exact; what it does to the
-        // connection (a close, a failure) waits until the application has seen `event`.
         if self.events.is_empty() && self.deferred.is_none() {
-            self.decode(Until::Event, true);
+            self.decode(lookahead, true);
         }
         Some(event)
+    }
+
+    /// Like [`poll_event`](Self::poll_event), but a whole message of up to 125 bytes that
+    /// arrived in one frame is lent from the receive buffer (unmasked and checked there) instead
+    /// of copied into a `Bytes` of its own: no allocation per message. Any other event comes as
+    /// [`EventRef::Event`]. What is lent is consumed by the next call on the connection.
+    ///
+    /// Pop until `None` as with `poll_event` (the two may be mixed). After a message was lent,
+    /// [`has_events`](Self::has_events) no longer looks ahead: more messages may wait although
+    /// it is false.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use wsproto::{Config, Connection, EventRef, Role};
+    ///
+    /// let now = Instant::now();
+    /// let mut client = Connection::new(Role::Client, Config::default(), now);
+    /// client.receive(now, b"\x81\x02hi\x82\x01!").unwrap();
+    /// assert_eq!(client.poll_event_ref(), Some(EventRef::Text("hi")));
+    /// assert_eq!(client.poll_event_ref(), Some(EventRef::Binary(b"!")));
+    /// assert_eq!(client.poll_event_ref(), None);
+    /// ```
+    pub fn poll_event_ref(&mut self) -> Option<EventRef<'_>> {
+        if self.events.is_empty() && self.deferred.is_none() && self.is_receiving() == Ok(true) {
+            match self.receiver.lend_small_message() {
+                Some(Ok(())) => {
+                    self.stats.messages_received += 1;
+                    return self.receiver.lent();
+                }
+                Some(Err(error)) => {
+                    self.receiver.clear();
+                    self.apply(Deferred::Fail(error));
+                }
+                None => {}
+            }
+        }
+        // Small messages after this event stay in the buffer, to be lent.
+        self.pop_event(Until::Event).map(EventRef::Event)
     }
 
     /// Events are waiting for [`poll_event`](Self::poll_event). An adapter may hold back
     /// writes while this is true, to send all replies to one read in one write.
     #[must_use]
     pub fn has_events(&self) -> bool {
-        !self.events.is_empty() || self.deferred.is_some()
+        !self.events.is_empty() || self.deferred.is_some() || self.receiver.has_small_message()
     }
 
     /// The earliest deadline at which [`handle_timeout`](Self::handle_timeout) has work.
@@ -502,8 +550,9 @@ impl Connection {
         }
     }
 
-    /// Decodes buffered bytes into events: one (`Until::Event`), as the application pops them,
-    /// so that each message is built just before it is wanted; or all that are complete
+    /// Decodes buffered bytes into events: one as the application pops them (`Until::Event`,
+    /// which leaves a whole small message in the buffer to be lent, or `Until::Popped`), so
+    /// that each message is built just before it is wanted; or all that are complete
     /// (`Until::All`, when the connection ends). A close frame or protocol error takes effect
     /// at once only when no event waits and `defer` is false (the caller holds no event the
     /// application has yet to see); otherwise it is kept until those events are popped.
@@ -512,6 +561,10 @@ impl Connection {
             && self.deferred.is_none()
             && !matches!(self.close, CloseState::Closed { .. })
         {
+            if until == Until::Event && self.receiver.has_small_message() {
+                // Left in the buffer, to be lent or copied out when it is popped.
+                break;
+            }
             let next = match self.receiver.whole_small_message(&mut self.events) {
                 Some(Ok(())) => {
                     self.stats.messages_received += 1;

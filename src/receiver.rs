@@ -97,6 +97,29 @@ pub(crate) struct Receiver {
     /// How many bytes at the front of `buf` were there after the last [`Self::next`] loop;
     /// anything beyond arrived since.
     seen: usize,
+    /// The bytes at the front of `buf` of the message [`Self::lend_small_message`] lent out,
+    /// consumed by the next call that touches the buffer.
+    lent: Option<Lent>,
+}
+
+/// A whole small message at the front of the buffer: its header and payload lengths.
+#[derive(Clone, Copy, Debug)]
+struct Lent {
+    header_len: usize,
+    len: usize,
+    text: bool,
+}
+
+/// A whole message lent from the receive buffer by
+/// [`Connection::poll_event_ref`](crate::Connection::poll_event_ref), or any other event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum EventRef<'a> {
+    /// A whole text message, lent from the receive buffer.
+    Text(&'a str),
+    /// A whole binary message, lent from the receive buffer.
+    Binary(&'a [u8]),
+    /// Anything else, as [`Connection::poll_event`](crate::Connection::poll_event) gives it.
+    Event(Event),
 }
 
 /// Payloads up to this size are copied out of the receive buffer into their own `Bytes`
@@ -124,11 +147,22 @@ impl Receiver {
             frame: None,
             partial: None,
             seen: 0,
+            lent: None,
+        }
+    }
+
+    /// Consumes the message lent out last, if any.
+    fn return_lent(&mut self) {
+        if let Some(lent) = self.lent.take() {
+            let used = lent.header_len + lent.len;
+            self.buf.advance(used);
+            self.seen = self.seen.saturating_sub(used);
         }
     }
 
     /// Appends received bytes; call [`Self::next`] until it gives `Ok(None)`.
     pub fn extend(&mut self, bytes: &[u8]) {
+        self.return_lent();
         self.buf.extend_from_slice(bytes);
     }
 
@@ -137,6 +171,7 @@ impl Receiver {
     /// instead: the frame then ends where the allocation does, so neither growing into it nor
     /// reading its last bytes moves what arrived before.
     pub fn buffer_for_read(&mut self, size: usize) -> (&mut BytesMut, usize) {
+        self.return_lent();
         let mut want = size;
         if let (Some(frame), Delivery::Messages) = (&self.frame, self.delivery) {
             let arrived = self.buf.len() as u64;
@@ -154,6 +189,7 @@ impl Receiver {
 
     /// How many bytes arrived since the last call, and marks them seen.
     pub fn take_fresh(&mut self) -> usize {
+        self.return_lent();
         let fresh = self.buf.len().saturating_sub(self.seen);
         self.seen = self.buf.len();
         fresh
@@ -162,6 +198,7 @@ impl Receiver {
     /// After decoding: everything buffered is seen, and a drained buffer that grew past
     /// [`KEPT_WHEN_EMPTY`] (bytes that piled up while events were not popped) is given back.
     pub fn settle(&mut self) {
+        self.return_lent();
         if self.buf.is_empty() && self.buf.capacity() > KEPT_WHEN_EMPTY {
             self.buf = BytesMut::new();
         }
@@ -170,6 +207,7 @@ impl Receiver {
 
     /// Gives an empty receive buffer back to the allocator.
     pub fn release_if_empty(&mut self) {
+        self.return_lent();
         if self.buf.is_empty() && self.buf.capacity() != 0 {
             self.buf = BytesMut::new();
             self.seen = 0;
@@ -178,12 +216,13 @@ impl Receiver {
 
     /// Bytes received and not yet handed out.
     pub fn buffered(&self) -> usize {
-        self.buf.len() + self.partial.as_ref().map_or(0, |p| p.held.len() + p.assembled_len())
+        let lent = self.lent.map_or(0, |lent| lent.header_len + lent.len);
+        self.buf.len() - lent + self.partial.as_ref().map_or(0, |p| p.held.len() + p.assembled_len())
     }
 
     /// Drops everything buffered (after the connection ended).
     pub fn clear(&mut self) {
-        *self = Self { buf: BytesMut::new(), frame: None, partial: None, seen: 0, ..*self };
+        *self = Self { buf: BytesMut::new(), frame: None, partial: None, seen: 0, lent: None, ..*self };
     }
 
     /// The first `len` bytes of the buffer as their own `Bytes`.
@@ -199,6 +238,7 @@ impl Receiver {
 
     /// The next complete unit, `Ok(None)` when more bytes are needed.
     pub fn next(&mut self) -> Result<Option<Incoming>, Error> {
+        self.return_lent();
         loop {
             let frame = match &mut self.frame {
                 Some(frame) => frame,
@@ -247,26 +287,8 @@ impl Receiver {
     /// check `next` makes is either made here or implied by the conditions.
     #[inline(always)]
     pub fn whole_small_message(&mut self, events: &mut VecDeque<Event>) -> Option<Result<(), Error>> {
-        if self.frame.is_some() || self.partial.is_some() || self.delivery != Delivery::Messages {
-            return None;
-        }
-        let [b0, b1, ..] = self.buf[..] else { return None };
-        // FIN, no RSV bit, text or binary; a 7-bit length; masked as our role expects.
-        let text = match b0 {
-            0x81 => true,
-            0x82 => false,
-            _ => return None,
-        };
-        if b1 & 0x80 != u8::from(self.rules.expect_masked) << 7 {
-            return None;
-        }
-        let len = usize::from(b1 & 0x7F);
-        let header_len = if self.rules.expect_masked { 6 } else { 2 };
-        let within_limits =
-            len <= 125 && len as u64 <= self.max_frame.min(self.max_message) && self.max_fragments > 0;
-        if !within_limits || self.buf.len() < header_len + len {
-            return None;
-        }
+        self.return_lent();
+        let Lent { header_len, len, text } = self.small_message_at_front()?;
         let mut payload = self.buf[header_len..header_len + len].to_vec();
         if self.rules.expect_masked {
             let key = [self.buf[2], self.buf[3], self.buf[4], self.buf[5]];
@@ -282,6 +304,74 @@ impl Receiver {
         };
         events.push_back(Event::Message(message));
         Some(Ok(()))
+    }
+
+    /// The fast path's message, lent rather than copied: unmasked and checked in place, and
+    /// consumed by the next call; see [`Self::lent`]. `None` as for
+    /// [`Self::whole_small_message`].
+    pub fn lend_small_message(&mut self) -> Option<Result<(), Error>> {
+        self.return_lent();
+        let lent = self.small_message_at_front()?;
+        let range = lent.header_len..lent.header_len + lent.len;
+        if self.rules.expect_masked {
+            let key = [self.buf[2], self.buf[3], self.buf[4], self.buf[5]];
+            apply_mask(&mut self.buf[range.clone()], key, 0);
+        }
+        if lent.text && simdutf8::basic::from_utf8(&self.buf[range]).is_err() {
+            return Some(Err(Error::InvalidUtf8));
+        }
+        self.lent = Some(lent);
+        Some(Ok(()))
+    }
+
+    /// The message [`Self::lend_small_message`] lent last.
+    pub fn lent(&self) -> Option<EventRef<'_>> {
+        let lent = self.lent?;
+        let payload = &self.buf[lent.header_len..lent.header_len + lent.len];
+        Some(match lent.text {
+            // Checked when it was lent.
+            true => EventRef::Text(std::str::from_utf8(payload).unwrap_or_default()),
+            false => EventRef::Binary(payload),
+        })
+    }
+
+    /// Whether a whole small message waits (after the one lent out, if any).
+    pub fn has_small_message(&self) -> bool {
+        let lent = self.lent.map_or(0, |lent| lent.header_len + lent.len);
+        self.small_message_at(lent).is_some()
+    }
+
+    /// The lengths of the whole small message the buffer starts with, if it does.
+    #[inline(always)]
+    fn small_message_at_front(&self) -> Option<Lent> {
+        self.small_message_at(0)
+    }
+
+    /// The lengths of the whole small message at `at` in the buffer, if there is one.
+    #[inline(always)]
+    fn small_message_at(&self, at: usize) -> Option<Lent> {
+        if self.frame.is_some() || self.partial.is_some() || self.delivery != Delivery::Messages {
+            return None;
+        }
+        let buf = self.buf.get(at..)?;
+        let [b0, b1, ..] = buf[..] else { return None };
+        // FIN, no RSV bit, text or binary; a 7-bit length; masked as our role expects.
+        let text = match b0 {
+            0x81 => true,
+            0x82 => false,
+            _ => return None,
+        };
+        if b1 & 0x80 != u8::from(self.rules.expect_masked) << 7 {
+            return None;
+        }
+        let len = usize::from(b1 & 0x7F);
+        let header_len = if self.rules.expect_masked { 6 } else { 2 };
+        let within_limits =
+            len <= 125 && len as u64 <= self.max_frame.min(self.max_message) && self.max_fragments > 0;
+        if !within_limits || buf.len() < header_len + len {
+            return None;
+        }
+        Some(Lent { header_len, len, text })
     }
 
     /// RFC 6455 §5.4 sequencing and the configured limits, on the header alone.

@@ -8,13 +8,15 @@ mod common;
 
 use std::time::Duration;
 
+use bytes::BufMut;
 use common::*;
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use wsproto::{
-    CloseCause, CloseCode, Config, Connection, DataKind, Delivery, Error, Event, KeepAlive, Role, State,
+    CloseCause, CloseCode, Config, Connection, DataKind, Delivery, Error, Event, EventRef, KeepAlive,
+    Message, Role, State,
 };
 
 // ------------------------------------------------------------------ generators
@@ -172,6 +174,55 @@ fn serve(input: &[u8], split: Split, delivery: Delivery) -> (Vec<Event>, Option<
     (normalized(&events), error, drain(&mut server), server.state())
 }
 
+/// As [`serve`], but every other read goes straight into the receive buffer, and events are
+/// popped with a seeded mix of `poll_event_ref` (lent messages, turned into owned events here)
+/// and `poll_event`: the same events, error, bytes and state must come out.
+fn serve_lent(
+    input: &[u8],
+    split: Split,
+    delivery: Delivery,
+    seed: u64,
+) -> (Vec<Event>, Option<Error>, Vec<u8>, State) {
+    let now = std::time::Instant::now();
+    let mut server = Connection::new(Role::Server, server_config().delivery(delivery), now);
+    let mut rng = TestRng::new(seed);
+    let mut events = Vec::new();
+    let mut error = None;
+    for (i, chunk) in Chunker::new(split).cut(input).into_iter().enumerate() {
+        let result = if i.is_multiple_of(2) {
+            server.receive(now, chunk)
+        } else {
+            server.receive_buffer(chunk.len()).put_slice(chunk);
+            server.receive_buffered(now)
+        };
+        loop {
+            let event = if rng.next_u64().is_multiple_of(2) {
+                match server.poll_event_ref() {
+                    Some(EventRef::Text(text)) => Event::Message(Message::Text(text.to_owned().into())),
+                    Some(EventRef::Binary(data)) => Event::Message(Message::Binary(data.to_vec().into())),
+                    Some(EventRef::Event(event)) => event,
+                    None => break,
+                }
+            } else {
+                match server.poll_event() {
+                    Some(event) => event,
+                    None => break,
+                }
+            };
+            events.push(event);
+        }
+        let failed = events.iter().find_map(|e| match e {
+            Event::Closed(wsproto::CloseOutcome { cause: CloseCause::Failed(error), .. }) => Some(*error),
+            _ => None,
+        });
+        if let Some(e) = result.err().or(failed) {
+            error = Some(e);
+            break;
+        }
+    }
+    (normalized(&events), error, drain(&mut server), server.state())
+}
+
 // ------------------------------------------------------------------ (a) splits
 
 proptest! {
@@ -213,6 +264,9 @@ proptest! {
 
         for split in [Split::ByteByByte, Split::RandomSplits(seed)] {
             prop_assert_eq!(&serve(&input, split, delivery), &reference, "{:?}", split);
+        }
+        for split in [Split::Whole, Split::RandomSplits(seed)] {
+            prop_assert_eq!(&serve_lent(&input, split, delivery, seed), &reference, "lent, {:?}", split);
         }
     }
 }

@@ -6,7 +6,11 @@
 //! What each library's path is:
 //! - wsproto: the sans-IO core. `Connection::new(Role::Server, ..)`; each read goes straight
 //!   into the core's receive buffer (`receive_buffer(READ_CAP)`, filled through `BufMut` as the
-//!   tokio adapter's `poll_read_buf` does), then `receive_buffered(now)` and a `poll_event` loop.
+//!   tokio adapter's `poll_read_buf` does), then `receive_buffered(now)` and a `poll_event_ref`
+//!   loop: a message of up to 125 bytes in one frame is lent from the receive buffer (as
+//!   fastwebsockets lends its frames), any other comes as an owned `Bytes`. The
+//!   "(wsproto, owned events)" row pops `poll_event` instead (a `Bytes` per message); it is a
+//!   diagnostic, not a peer.
 //! - tungstenite: `WebSocket::from_raw_socket(stream, Role::Server, config)` over the stream
 //!   (`std::io::Read`), `read()` per message.
 //! - tokio-tungstenite: `WebSocketStream::from_raw_socket` over the stream (`AsyncRead`),
@@ -81,7 +85,40 @@ fn wsproto_config() -> wsproto::Config {
 }
 
 fn wsproto_decode(input: Input, iters: u64, deep: bool) -> (Duration, Digest) {
-    use wsproto::{Connection, Event, Message, Role};
+    use wsproto::{Event, EventRef, Message};
+    wsproto_decode_with(input, iters, |conn, d| {
+        while let Some(event) = conn.poll_event_ref() {
+            match event {
+                EventRef::Binary(data) => d.add(deep, false, data),
+                EventRef::Text(text) => d.add(deep, true, text.as_bytes()),
+                EventRef::Event(Event::Message(m)) => {
+                    d.add(deep, matches!(m, Message::Text(_)), m.as_bytes())
+                }
+                EventRef::Event(other) => panic!("wsproto: unexpected {other:?}"),
+            }
+        }
+    })
+}
+
+/// A diagnostic row: every message as an owned `Bytes` of its own (`poll_event`).
+fn wsproto_owned_decode(input: Input, iters: u64, deep: bool) -> (Duration, Digest) {
+    use wsproto::{Event, Message};
+    wsproto_decode_with(input, iters, |conn, d| {
+        while let Some(event) = conn.poll_event() {
+            match event {
+                Event::Message(m) => d.add(deep, matches!(m, Message::Text(_)), m.as_bytes()),
+                other => panic!("wsproto: unexpected {other:?}"),
+            }
+        }
+    })
+}
+
+fn wsproto_decode_with(
+    input: Input,
+    iters: u64,
+    mut pop: impl FnMut(&mut wsproto::Connection, &mut Digest),
+) -> (Duration, Digest) {
+    use wsproto::{Connection, Role};
     let now = Instant::now();
     let mut conn = Connection::new(Role::Server, wsproto_config(), now);
     let mut io = MemIo::reader(input.wire);
@@ -92,12 +129,7 @@ fn wsproto_decode(input: Input, iters: u64, deep: bool) -> (Duration, Digest) {
         while d.messages < target {
             io.read_into_buf(&mut conn.receive_buffer(READ_CAP), READ_CAP);
             conn.receive_buffered(now).expect("wsproto refused the input");
-            while let Some(event) = conn.poll_event() {
-                match event {
-                    Event::Message(m) => d.add(deep, matches!(m, Message::Text(_)), m.as_bytes()),
-                    other => panic!("wsproto: unexpected {other:?}"),
-                }
-            }
+            pop(&mut conn, &mut d);
         }
     }
     (t.elapsed(), black_box(d))
@@ -268,6 +300,7 @@ fn case(name: &str, unit: Unit, input: Input) -> Case {
             entry("tokio-websockets", input, tokio_websockets_decode),
             entry("sockudo-ws", input, sockudo_decode),
             entry("yawc", input, yawc_decode),
+            entry("(wsproto, owned events)", input, wsproto_owned_decode),
         ],
         skipped: vec![],
     }
@@ -309,15 +342,18 @@ pub fn cases() -> Vec<Case> {
 
 /// For profiling (`perf record`, `valgrind --tool=callgrind`): wsproto's path of the
 /// "decode 16 B binary" case alone, `iters` times over `count` messages of `size` bytes, with
-/// no reference entry or calibration around it. Prints the time per message.
-pub fn profile_loop(size: usize, count: usize, iters: u64) {
+/// no reference entry or calibration around it; lent (`poll_event_ref`) or, with `owned`, as
+/// a `Bytes` each (`poll_event`). Prints the time per message.
+pub fn profile_loop(size: usize, count: usize, iters: u64, owned: bool) {
     let (wire, messages) = wire::binary_messages(count, size);
     let expected = Digest::of(false, messages.iter().map(|m| &m[..]));
     let input = Input { wire: wire.leak(), messages: count as u64, expected };
-    let (elapsed, digest) = wsproto_decode(input, iters, false);
+    let decode = if owned { wsproto_owned_decode } else { wsproto_decode };
+    let (elapsed, digest) = decode(input, iters, false);
     let total = digest.messages.max(1);
+    let how = if owned { "owned" } else { "lent" };
     println!(
-        "wsproto decode: {total} messages of {size} B in {elapsed:?}: {:.1} ns/message",
+        "wsproto decode ({how}): {total} messages of {size} B in {elapsed:?}: {:.1} ns/message",
         elapsed.as_nanos() as f64 / total as f64
     );
 }

@@ -7,7 +7,7 @@
 //!                   [--seconds 5] [--warmup 1]
 //! compare idle-memory --addr 127.0.0.1:PORT --pid SERVER_PID [--connections 1000]
 //!                     [--idle-ms 1500] [--warmup 16]
-//! compare profile-decode [--size 16] [--count 65536] [--iters 300]
+//! compare profile-decode [--size 16] [--count 65536] [--iters 300] [--owned true]
 //! ```
 //!
 //! `inmem` (the default) runs the in-memory cases (unmask, server decode, client encode) and
@@ -97,7 +97,8 @@ fn main() -> ExitCode {
         }
         "profile-decode" => {
             let size = get(&f, "size", Some(16))?;
-            decode::profile_loop(size, get(&f, "count", Some(65_536))?, get(&f, "iters", Some(300))?);
+            let owned = get(&f, "owned", Some(false))?;
+            decode::profile_loop(size, get(&f, "count", Some(65_536))?, get(&f, "iters", Some(300))?, owned);
             Ok(())
         }
         "idle-memory" => {

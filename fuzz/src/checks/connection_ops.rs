@@ -21,8 +21,8 @@
 use std::time::{Duration, Instant};
 
 use wsproto::{
-    CloseCause, CloseCode, Config, Connection, DataKind, Delivery, Error, KeepAlive, RngSource, Role,
-    SendError, State,
+    CloseCause, CloseCode, Config, Connection, DataKind, Delivery, Error, Event, EventRef, KeepAlive,
+    Message, RngSource, Role, SendError, State,
 };
 
 use super::events::EventLog;
@@ -199,6 +199,10 @@ struct Endpoint {
     sent: Vec<(DataKind, Vec<u8>)>,
     /// The most bytes one accepted command queued.
     largest_command: usize,
+    /// The last `pop_events` used `poll_event_ref`.
+    lend: bool,
+    /// Bytes received since events were last popped.
+    unpopped: usize,
 }
 
 impl Endpoint {
@@ -215,11 +219,28 @@ impl Endpoint {
             sending: None,
             sent: Vec::new(),
             largest_command: 0,
+            lend: false,
+            unpopped: 0,
         }
     }
 
+    /// Pops every event, every other call with `poll_event_ref` (lent messages are turned into
+    /// owned events for the log, which checks them the same way).
     fn pop_events(&mut self) {
-        while let Some(event) = self.conn.poll_event() {
+        self.unpopped = 0;
+        self.lend = !self.lend;
+        if !self.lend {
+            while let Some(event) = self.conn.poll_event() {
+                self.log.push(event);
+            }
+            return;
+        }
+        while let Some(event) = self.conn.poll_event_ref() {
+            let event = match event {
+                EventRef::Text(text) => Event::Message(Message::Text(text.to_owned().into())),
+                EventRef::Binary(data) => Event::Message(Message::Binary(data.to_vec().into())),
+                EventRef::Event(event) => event,
+            };
             self.log.push(event);
         }
     }
@@ -229,21 +250,20 @@ impl Endpoint {
     /// events were not popped (the connection decodes as the application pops).
     fn receive(&mut self, now: Instant, bytes: &[u8], read: usize, pop: bool) {
         let bound = self.config.max_frame_size + self.config.max_message_size + 14;
-        let mut unpopped = 0;
         for chunk in bytes.chunks(read.max(1)) {
             if let Err(error) = self.conn.receive(now, chunk) {
                 assert_eq!(self.conn.state(), State::Closed, "`receive` failed on an open connection");
                 self.errors.push(error);
             }
-            unpopped += chunk.len();
+            self.unpopped += chunk.len();
             let buffered = self.conn.buffered();
             assert!(
-                buffered <= bound + unpopped,
-                "{buffered} bytes buffered after {unpopped} bytes unpopped"
+                buffered <= bound + self.unpopped,
+                "{buffered} bytes buffered after {} bytes unpopped",
+                self.unpopped
             );
             if pop {
                 self.pop_events();
-                unpopped = 0;
             }
         }
     }

@@ -17,6 +17,9 @@ use crate::receiver::{EventRef, Incoming, Receiver};
 use crate::sender::Sender;
 use crate::timers::{Timer, Timers};
 
+/// Capacity of the event queue kept by [`Connection::release_buffers`].
+const EVENTS_KEPT: usize = 8;
+
 /// Received bytes are taken in pieces of this size, so that each piece is unmasked and
 /// UTF-8-checked while it is still in the CPU cache.
 const RECEIVE_PIECE: usize = 32 << 10;
@@ -260,14 +263,15 @@ impl Connection {
         self.error.map_or(Ok(()), Err)
     }
 
-    /// Gives the memory of empty buffers back to the allocator: the receive buffer, the event
-    /// queue and the outgoing queue when they hold nothing. For a connection about to wait: an adapter calls it
+    /// Gives the memory of empty buffers back to the allocator: the receive buffer, and the
+    /// event and outgoing queues when they grew past what a small exchange needs (smaller ones
+    /// are kept, to be reused by the next message rather than grown again). For a connection about to wait: an adapter calls it
     /// when a read would block, so that an idle connection holds no buffers (they are
     /// allocated again by the next read). Costs nothing when there is nothing to give back.
     pub fn release_buffers(&mut self) {
         self.receiver.release_if_empty();
         self.sender.outgoing().release_if_empty();
-        if self.events.is_empty() && self.events.capacity() != 0 {
+        if self.events.is_empty() && self.events.capacity() > EVENTS_KEPT {
             self.events = VecDeque::new();
         }
     }

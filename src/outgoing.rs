@@ -20,6 +20,12 @@ const SMALL_MASKED: usize = 125;
 /// when they outnumber the live bytes), so that moving them costs O(1) per byte queued.
 const COMPACT_MIN: usize = 4096;
 
+/// Capacity of the packed buffer an empty queue keeps when the connection idles.
+const KEPT_PACKED: usize = 1 << 10;
+
+/// Capacity of the segment queue an empty queue keeps when the connection idles.
+const KEPT_SEGMENTS: usize = 8;
+
 /// The end of a packed run that frames are still appended to: `packed.len()`.
 const OPEN: usize = usize::MAX;
 
@@ -85,10 +91,13 @@ impl Outgoing {
 
     /// Queues a frame with a payload borrowed from the caller: copied, and masked in the same
     /// pass if the header carries a key.
-    /// Gives the buffers of an empty queue back to the allocator (for a connection about to
-    /// idle); the next frame queued allocates them again.
+    /// Gives the buffers of an empty queue back to the allocator when they grew past what a
+    /// small exchange needs (for a connection about to idle); smaller ones are kept, since a
+    /// connection that waits for its next message between every pair would otherwise grow them
+    /// again each time.
     pub(crate) fn release_if_empty(&mut self) {
-        if self.segments.is_empty() {
+        let large = self.packed.capacity() > KEPT_PACKED || self.segments.capacity() > KEPT_SEGMENTS;
+        if self.segments.is_empty() && large {
             *self = Self::default();
         }
     }
@@ -461,12 +470,17 @@ mod tests {
     #[test]
     fn an_empty_queue_gives_its_buffers_back_and_works_after() {
         let mut out = Outgoing::default();
+        let big = vec![1; KEPT_PACKED];
         out.push_copied(&header(OpCode::Binary, 3, None), b"abc");
         out.release_if_empty();
         assert_eq!(out.len(), 5, "a queue holding bytes keeps them");
         out.advance(5);
         out.release_if_empty();
-        assert_eq!((out.packed.capacity(), out.segments.capacity()), (0, 0));
+        assert_ne!(out.packed.capacity(), 0, "a small buffer is kept");
+        out.push_copied(&header(OpCode::Binary, big.len(), None), &big);
+        out.advance(out.len());
+        out.release_if_empty();
+        assert_eq!((out.packed.capacity(), out.segments.capacity()), (0, 0), "a large one is not");
         out.push_copied(&header(OpCode::Binary, 2, None), b"hi");
         assert_eq!(drain(&mut out, 1), b"\x82\x02hi");
     }

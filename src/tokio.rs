@@ -89,6 +89,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncIo for TokioIo<S> {
         tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf)
     }
     fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        // One slice (the common small reply) goes through `send(2)`, a little cheaper than
+        // `writev(2)` with a single iovec.
+        if let [one] = bufs {
+            return Pin::new(&mut self.io).poll_write(cx, one);
+        }
         Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
     }
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

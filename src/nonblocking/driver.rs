@@ -71,6 +71,8 @@ pub trait AsyncTimer: Unpin + Send + Sealed {
 pub(crate) struct AsyncDriver<I, T> {
     pub io: I,
     timer: T,
+    /// When the timer is set to fire: at or before the connection's deadline.
+    armed: Option<Instant>,
     pub conn: Connection,
     shut_down: bool,
     ending: Ending,
@@ -81,7 +83,7 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
     pub fn new(io: I, conn: Connection, mut info: Info) -> Self {
         info.local_addr = io.local_addr();
         info.peer_addr = io.peer_addr();
-        Self { io, timer: T::new(), conn, shut_down: false, ending: Ending::default(), info }
+        Self { io, timer: T::new(), armed: None, conn, shut_down: false, ending: Ending::default(), info }
     }
 
     /// Feeds bytes that arrived together with the handshake.
@@ -110,11 +112,17 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
             if self.conn.is_finished() {
                 return Poll::Ready(self.ending.result().map(|()| None));
             }
-            if let Some(deadline) = self.conn.poll_timeout()
-                && self.timer.poll_at(cx, deadline).is_ready()
-            {
-                self.conn.handle_timeout(Instant::now());
-                continue;
+            if let Some(deadline) = self.conn.poll_timeout() {
+                // A deadline that moved later (the keep-alive ping, pushed back by every
+                // message) keeps the earlier wake-up: moving the runtime's timer per message
+                // costs a timer-wheel update each. The early wake-up does nothing but re-arm.
+                let at = self.armed.filter(|&armed| armed <= deadline).unwrap_or(deadline);
+                self.armed = Some(at);
+                if self.timer.poll_at(cx, at).is_ready() {
+                    self.armed = None;
+                    self.conn.handle_timeout(Instant::now());
+                    continue;
+                }
             }
             let read = self.io.poll_read_into(cx, &mut self.conn.receive_buffer(self.io.read_size()));
             let Poll::Ready(read) = read else {

@@ -265,9 +265,10 @@ impl Connection {
 
     /// Gives the memory of empty buffers back to the allocator: the receive buffer, and the
     /// event and outgoing queues when they grew past what a small exchange needs (smaller ones
-    /// are kept, to be reused by the next message rather than grown again). For a connection about to wait: an adapter calls it
-    /// when a read would block, so that an idle connection holds no buffers (they are
-    /// allocated again by the next read). Costs nothing when there is nothing to give back.
+    /// are kept, to be reused by the next message rather than grown again). For a connection
+    /// about to wait: an adapter calls it when a read would block, so that an idle connection
+    /// holds (almost) nothing; the next read allocates again. Costs nothing when there is
+    /// nothing to give back.
     pub fn release_buffers(&mut self) {
         self.receiver.release_if_empty();
         self.sender.outgoing().release_if_empty();

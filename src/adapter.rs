@@ -80,10 +80,10 @@ impl Ending {
         }
     }
 
-    /// Takes in `n` bytes read into the connection's receive buffer.
-    pub fn receive_buffered(&mut self, conn: &mut Connection, n: usize, info: &mut Info) {
+    /// Takes in `n` bytes read into the connection's receive buffer at `now`.
+    pub fn receive_buffered(&mut self, conn: &mut Connection, n: usize, now: Instant, info: &mut Info) {
         info.bytes_read += n as u64;
-        if let Err(error) = conn.receive_buffered(Instant::now()) {
+        if let Err(error) = conn.receive_buffered(now) {
             self.error = Some(error);
         }
     }

@@ -73,7 +73,7 @@ impl<S: Transport> Driver<S> {
         }
         match self.conn.receive_buffer(READ_SIZE).read_with(|room| self.stream.read(room)) {
             Ok(0) => self.conn.receive_eof(Instant::now()),
-            Ok(n) => self.ending.receive_buffered(&mut self.conn, n, &mut self.info),
+            Ok(n) => self.ending.receive_buffered(&mut self.conn, n, Instant::now(), &mut self.info),
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return self.transport_failed(e),

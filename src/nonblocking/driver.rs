@@ -112,27 +112,27 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
             if self.conn.is_finished() {
                 return Poll::Ready(self.ending.result().map(|()| None));
             }
-            if let Some(deadline) = self.conn.poll_timeout() {
-                // A deadline that moved later (the keep-alive ping, pushed back by every
-                // message) keeps the earlier wake-up: moving the runtime's timer per message
-                // costs a timer-wheel update each. The early wake-up does nothing but re-arm.
-                let at = self.armed.filter(|&armed| armed <= deadline).unwrap_or(deadline);
-                self.armed = Some(at);
-                if self.timer.poll_at(cx, at).is_ready() {
-                    self.armed = None;
-                    self.conn.handle_timeout(Instant::now());
-                    continue;
-                }
-            }
             let read = self.io.poll_read_into(cx, &mut self.conn.receive_buffer(self.io.read_size()));
             let Poll::Ready(read) = read else {
-                // Nothing more to read for now: an idle connection keeps no empty buffers.
+                // About to wait: for the next byte, or for the connection's next deadline.
+                if self.poll_timer(cx).is_ready() {
+                    continue;
+                }
+                // An idle connection keeps no empty buffers.
                 self.conn.release_buffers();
                 return Poll::Pending;
             };
             match read {
                 Ok(0) => self.conn.receive_eof(Instant::now()),
-                Ok(n) => self.ending.receive_buffered(&mut self.conn, n, &mut self.info),
+                Ok(n) => {
+                    let now = Instant::now();
+                    self.ending.receive_buffered(&mut self.conn, n, now, &mut self.info);
+                    // The timer is armed only before waiting: a peer that never lets a read
+                    // wait still has the deadlines kept, on the clock read for the data.
+                    if self.conn.poll_timeout().is_some_and(|deadline| deadline <= now) {
+                        self.conn.handle_timeout(now);
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     if let Err(error) = self.transport_failed(e) {
@@ -141,6 +141,22 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
                 }
             }
         }
+    }
+
+    /// Arms the runtime's timer for the connection's next deadline; ready (and the timeout
+    /// handled) when it has passed.
+    ///
+    /// A deadline that moved later (the keep-alive ping, pushed back by every message) keeps
+    /// the earlier wake-up: moving the runtime's timer per message costs a timer-wheel update
+    /// each. The early wake-up does nothing but re-arm.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(deadline) = self.conn.poll_timeout() else { return Poll::Pending };
+        let at = self.armed.filter(|&armed| armed <= deadline).unwrap_or(deadline);
+        self.armed = Some(at);
+        ready!(self.timer.poll_at(cx, at));
+        self.armed = None;
+        self.conn.handle_timeout(Instant::now());
+        Poll::Ready(())
     }
 
     /// Writes everything queued, flushes, and shuts the write half down when the connection

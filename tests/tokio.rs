@@ -545,6 +545,39 @@ fn a_close_from_the_write_half_times_out_in_the_read_half_when_the_peer_never_an
     });
 }
 
+#[test]
+fn the_close_timeout_fires_while_the_peer_floods_frames_and_never_answers_the_close() {
+    bounded(LIMIT, async {
+        let (listener, addr) = raw::loopback();
+        let peer = spawn_thread(move || {
+            let mut tcp = raw_server_accept(&listener, &[]);
+            // Pings back to back, as fast as the socket takes them, until the client leaves.
+            let burst = unmasked_frame(0x9, b"flood").repeat(8 << 10);
+            while std::io::Write::write_all(&mut tcp, &burst).is_ok() {}
+        });
+        let close_timeout = Duration::from_millis(300);
+        let config = Config::default().close_timeout(close_timeout).keep_alive(None);
+        let mut ws = wst::connect_with(ClientRequest::new(&ws_url(addr, "/")).unwrap(), &options(config))
+            .await
+            .unwrap();
+        let start = Instant::now();
+        ws.close(CloseCode::NORMAL, "bye").await.unwrap_or(());
+        let error = loop {
+            match ws.recv().await {
+                Ok(Some(message)) => panic!("pings are not messages: {message:?}"),
+                Ok(None) => panic!("the peer never answered the close"),
+                Err(error) => break error,
+            }
+        };
+        let elapsed = start.elapsed();
+        assert_eq!(error.kind(), ErrorKind::Closed, "{error}");
+        assert_eq!(ws.close_outcome().map(|o| o.cause.clone()), Some(CloseCause::CloseTimeout));
+        assert!(elapsed >= close_timeout && elapsed < close_timeout + SLACK, "after {elapsed:?}");
+        drop(ws);
+        peer.await;
+    });
+}
+
 // ------------------------------------------------------------------ cancel safety
 
 /// Message `i` of the cancel-safety series: sizes around the 16 KiB read buffer and well

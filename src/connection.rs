@@ -10,10 +10,10 @@ use crate::close::{CloseCause, CloseCode, CloseFrame, CloseOutcome, Initiator, M
 use crate::config::Config;
 use crate::error::{Error, SendError};
 use crate::frame::OpCode;
-use crate::message::{DataKind, Event};
+use crate::message::{DataKind, Event, EventRef};
 use crate::outgoing::Outgoing;
 use crate::receive_buffer::ReceiveBuffer;
-use crate::receiver::{EventRef, Incoming, Receiver};
+use crate::receiver::{Incoming, Receiver};
 use crate::sender::Sender;
 use crate::timers::{Timer, Timers};
 

@@ -96,10 +96,9 @@ pub use error::{Error, SendError};
 pub use handshake::HandshakeError;
 #[cfg(any(feature = "blocking", feature = "tokio", feature = "async-std"))]
 pub use info::Info;
-pub use message::{DataKind, Event, Fragment, Message, Utf8Bytes};
+pub use message::{DataKind, Event, EventRef, Fragment, Message, Utf8Bytes};
 pub use outgoing::Outgoing;
 pub use receive_buffer::ReceiveBuffer;
-pub use receiver::EventRef;
 pub use rng::{FillFn, Rng, RngSource};
 #[cfg(any(feature = "blocking", feature = "tokio", feature = "async-std"))]
 pub use socket_error::{ErrorKind, SocketError};

@@ -200,3 +200,15 @@ pub enum Event {
     /// The connection ended; reported exactly once, and nothing follows it.
     Closed(CloseOutcome),
 }
+
+/// A whole message lent from the receive buffer by
+/// [`Connection::poll_event_ref`](crate::Connection::poll_event_ref), or any other event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum EventRef<'a> {
+    /// A whole text message, lent from the receive buffer.
+    Text(&'a str),
+    /// A whole binary message, lent from the receive buffer.
+    Binary(&'a [u8]),
+    /// Anything else, as [`Connection::poll_event`](crate::Connection::poll_event) gives it.
+    Event(Event),
+}

@@ -12,7 +12,7 @@ use crate::config::{Config, Delivery};
 use crate::error::Error;
 use crate::frame::{FrameHeader, HeaderRules, OpCode};
 use crate::mask::apply_mask;
-use crate::message::{DataKind, Event, Fragment, Message, Utf8Bytes};
+use crate::message::{DataKind, Event, EventRef, Fragment, Message, Utf8Bytes};
 use crate::utf8::Utf8Validator;
 
 /// A decoded unit the connection acts on.
@@ -108,18 +108,6 @@ struct Lent {
     header_len: usize,
     len: usize,
     text: bool,
-}
-
-/// A whole message lent from the receive buffer by
-/// [`Connection::poll_event_ref`](crate::Connection::poll_event_ref), or any other event.
-#[derive(Debug, PartialEq, Eq)]
-pub enum EventRef<'a> {
-    /// A whole text message, lent from the receive buffer.
-    Text(&'a str),
-    /// A whole binary message, lent from the receive buffer.
-    Binary(&'a [u8]),
-    /// Anything else, as [`Connection::poll_event`](crate::Connection::poll_event) gives it.
-    Event(Event),
 }
 
 /// Payloads up to this size are copied out of the receive buffer into their own `Bytes`

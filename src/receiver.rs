@@ -110,6 +110,18 @@ struct Lent {
     text: bool,
 }
 
+impl Lent {
+    /// Where its payload is in the buffer.
+    fn payload(&self) -> std::ops::Range<usize> {
+        self.header_len..self.header_len + self.len
+    }
+
+    /// Its whole frame's length.
+    fn frame_len(&self) -> usize {
+        self.header_len + self.len
+    }
+}
+
 /// Payloads up to this size are copied out of the receive buffer into their own `Bytes`
 /// rather than split off it: a small copy costs less than the shared reference count a split
 /// takes and gives back, and the receive buffer stays uniquely owned and reusable in place.
@@ -139,10 +151,15 @@ impl Receiver {
         }
     }
 
+    /// The length of the frame lent out last, still at the front of the buffer.
+    fn lent_len(&self) -> usize {
+        self.lent.map_or(0, |lent| lent.frame_len())
+    }
+
     /// Consumes the message lent out last, if any.
     fn return_lent(&mut self) {
         if let Some(lent) = self.lent.take() {
-            let used = lent.header_len + lent.len;
+            let used = lent.frame_len();
             self.buf.advance(used);
             self.seen = self.seen.saturating_sub(used);
         }
@@ -204,8 +221,8 @@ impl Receiver {
 
     /// Bytes received and not yet handed out.
     pub fn buffered(&self) -> usize {
-        let lent = self.lent.map_or(0, |lent| lent.header_len + lent.len);
-        self.buf.len() - lent + self.partial.as_ref().map_or(0, |p| p.held.len() + p.assembled_len())
+        self.buf.len() - self.lent_len()
+            + self.partial.as_ref().map_or(0, |p| p.held.len() + p.assembled_len())
     }
 
     /// Drops everything buffered (after the connection ended).
@@ -276,14 +293,14 @@ impl Receiver {
     #[inline(always)]
     pub fn whole_small_message(&mut self, events: &mut VecDeque<Event>) -> Option<Result<(), Error>> {
         self.return_lent();
-        let Lent { header_len, len, text } = self.small_message_at_front()?;
-        let mut payload = self.buf[header_len..header_len + len].to_vec();
+        let found = self.small_message_at_front()?;
+        let mut payload = self.buf[found.payload()].to_vec();
         if self.rules.expect_masked {
             let key = [self.buf[2], self.buf[3], self.buf[4], self.buf[5]];
             apply_mask(&mut payload, key, 0);
         }
-        self.buf.advance(header_len + len);
-        let message = if !text {
+        self.buf.advance(found.frame_len());
+        let message = if !found.text {
             Message::Binary(Bytes::from(payload))
         } else if simdutf8::basic::from_utf8(&payload).is_ok() {
             Message::Text(Utf8Bytes::from_validated(Bytes::from(payload)))
@@ -300,7 +317,7 @@ impl Receiver {
     pub fn lend_small_message(&mut self) -> Option<Result<(), Error>> {
         self.return_lent();
         let lent = self.small_message_at_front()?;
-        let range = lent.header_len..lent.header_len + lent.len;
+        let range = lent.payload();
         if self.rules.expect_masked {
             let key = [self.buf[2], self.buf[3], self.buf[4], self.buf[5]];
             apply_mask(&mut self.buf[range.clone()], key, 0);
@@ -315,7 +332,7 @@ impl Receiver {
     /// The message [`Self::lend_small_message`] lent last.
     pub fn lent(&self) -> Option<EventRef<'_>> {
         let lent = self.lent?;
-        let payload = &self.buf[lent.header_len..lent.header_len + lent.len];
+        let payload = &self.buf[lent.payload()];
         Some(match lent.text {
             // Checked when it was lent.
             true => EventRef::Text(std::str::from_utf8(payload).unwrap_or_default()),
@@ -325,8 +342,7 @@ impl Receiver {
 
     /// Whether a whole small message waits (after the one lent out, if any).
     pub fn has_small_message(&self) -> bool {
-        let lent = self.lent.map_or(0, |lent| lent.header_len + lent.len);
-        self.small_message_at(lent).is_some()
+        self.small_message_at(self.lent_len()).is_some()
     }
 
     /// The lengths of the whole small message the buffer starts with, if it does.

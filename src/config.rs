@@ -63,7 +63,9 @@ pub struct Config {
     /// Most header fields in a handshake head (431 beyond it). Default: 100.
     pub max_headers: usize,
     /// Buffered outgoing bytes at or above which `send_*` is refused with
-    /// [`SendError::Backpressure`](crate::SendError::Backpressure). Default: 64 KiB.
+    /// [`SendError::Backpressure`](crate::SendError::Backpressure). A split async socket also
+    /// bounds each of its two queues (sent messages not yet taken by its task, received ones
+    /// not yet taken by its read half) by it. Default: 64 KiB.
     pub outgoing_high_water: usize,
     /// How long to wait for the peer's close frame after ours, and (client) for the server to
     /// close TCP after the close handshake. Default: 10 s.

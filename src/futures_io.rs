@@ -45,6 +45,8 @@ pub type ByteStream<I = Connected> = nonblocking::ByteStream<I, AsyncIoTimer>;
 pub type ReadHalf<I = Connected> = nonblocking::ReadHalf<I, AsyncIoTimer>;
 /// The write half of a split [`WebSocket`].
 pub type WriteHalf<I = Connected> = nonblocking::WriteHalf<I, AsyncIoTimer>;
+/// Halves of two different sockets, handed back by [`ReadHalf::reunite`].
+pub type ReuniteError<I = Connected> = nonblocking::ReuniteError<I, AsyncIoTimer>;
 /// What [`connect`] connects over: TCP, with TLS for `wss://`.
 pub type Connected = MaybeTls<FuturesIo<TcpStream>>;
 
@@ -128,6 +130,11 @@ impl AsyncTimer for AsyncIoTimer {
             self.at = Some(deadline);
         }
         Pin::new(&mut self.timer).poll(cx).map(|_| ())
+    }
+
+    /// On async-std's executor, which runs anywhere: under smol too.
+    fn spawn(task: impl Future<Output = ()> + Send + 'static) {
+        async_std::task::spawn(task);
     }
 }
 

@@ -43,6 +43,8 @@ pub type ByteStream<I = Connected> = nonblocking::ByteStream<I, TokioTimer>;
 pub type ReadHalf<I = Connected> = nonblocking::ReadHalf<I, TokioTimer>;
 /// The write half of a split [`WebSocket`].
 pub type WriteHalf<I = Connected> = nonblocking::WriteHalf<I, TokioTimer>;
+/// Halves of two different sockets, handed back by [`ReadHalf::reunite`].
+pub type ReuniteError<I = Connected> = nonblocking::ReuniteError<I, TokioTimer>;
 /// What [`connect`] connects over: TCP, with TLS for `wss://`.
 pub type Connected = MaybeTls<TokioIo<TcpStream>>;
 
@@ -129,6 +131,10 @@ impl AsyncTimer for TokioTimer {
             sleep.as_mut().reset(deadline);
         }
         sleep.as_mut().poll(cx)
+    }
+
+    fn spawn(task: impl Future<Output = ()> + Send + 'static) {
+        ::tokio::spawn(task);
     }
 }
 

@@ -449,7 +449,7 @@ async fn split_halves_thousand_messages(rt: Rt) {
     let outcome = reader.close_outcome().expect("the read half saw the close");
     assert!(outcome.is_clean() && outcome.initiator == Initiator::Local, "{outcome:?}");
 
-    let ws = reader.reunite(writer).expect("halves of one socket reunite");
+    let ws = reader.reunite(writer).await.expect("halves of one socket reunite");
     assert_eq!((ws.info().messages_sent, ws.info().messages_received), (COUNT as u64, COUNT as u64));
     assert_eq!(ws.close_outcome(), Some(&outcome));
     drop(ws);
@@ -570,6 +570,46 @@ fn a_read_half_that_only_reads_answers_every_ping_while_its_write_half_stays_idl
 #[test]
 fn a_read_half_that_only_reads_answers_every_ping_while_its_write_half_stays_idle_on_smol() {
     bounded(Rt::Smol, LIMIT, read_half_answers_pings(Rt::Smol));
+}
+
+/// The socket's own task (on async-std's executor, whatever runs the application) answers a
+/// ping, sends a keep-alive ping and completes the peer's close while neither half is polled.
+async fn split_socket_runs_unpolled() {
+    let (listener, addr) = loopback().await;
+    let peer = spawn_thread(move || {
+        let (mut tcp, rest) = raw_client(addr);
+        assert!(rest.is_empty());
+        tcp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        tcp.write_all(&encode_frame(0x9, b"are you there", Some([1, 2, 3, 4]))).unwrap();
+        let pong = read_frame(&mut tcp).expect("a pong, with neither half polled");
+        assert_eq!((pong.first, pong.payload.as_slice()), (0x8A, &b"are you there"[..]));
+        let ping = read_frame(&mut tcp).expect("a keep-alive ping, with neither half polled");
+        assert_eq!(ping.first, 0x89, "a ping, not {:02x}", ping.first);
+        tcp.write_all(&encode_frame(0xA, &ping.payload, Some([5, 6, 7, 8]))).unwrap();
+        tcp.write_all(&encode_frame(0x8, &[0x03, 0xE8], Some([9, 9, 9, 9]))).unwrap();
+        let close = read_frame(&mut tcp).unwrap();
+        assert_eq!((close.first, close.payload.as_slice()), (0x88, &[0x03, 0xE8][..]), "the close echo");
+        read_to_eof(&mut tcp, Vec::new())
+    });
+    let (tcp, _) = listener.accept().await.unwrap();
+    let keep_alive = KeepAlive { interval: Duration::from_millis(200), timeout: Duration::from_secs(5) };
+    let config = Config::default().keep_alive(Some(keep_alive));
+    let ws = wsf::accept_with(tcp, &options(config), |_| async { Ok(Accept::new()) }).await.unwrap();
+    let (mut reader, _writer) = ws.split();
+    assert!(peer.await.is_empty(), "nothing follows the close echo");
+    assert_eq!(reader.recv().await.unwrap(), None, "the read half sees the clean end");
+    let outcome = reader.close_outcome().unwrap();
+    assert!(outcome.is_clean() && outcome.initiator == Initiator::Peer, "{outcome:?}");
+}
+
+#[test]
+fn a_split_socket_answers_pings_and_sends_keep_alive_pings_while_neither_half_is_polled_on_async_std() {
+    bounded(Rt::AsyncStd, LIMIT, split_socket_runs_unpolled());
+}
+
+#[test]
+fn a_split_socket_answers_pings_and_sends_keep_alive_pings_while_neither_half_is_polled_on_smol() {
+    bounded(Rt::Smol, LIMIT, split_socket_runs_unpolled());
 }
 
 #[test]

@@ -403,7 +403,7 @@ fn split_halves_in_two_tasks_send_a_thousand_messages_while_receiving_their_echo
         assert_eq!(outcome.code, CloseCode::NORMAL);
         assert!(outcome.is_clean() && outcome.initiator == Initiator::Local, "{outcome:?}");
 
-        let ws = reader.reunite(writer).expect("halves of one socket reunite");
+        let ws = reader.reunite(writer).await.expect("halves of one socket reunite");
         assert_eq!((ws.info().messages_sent, ws.info().messages_received), (COUNT as u64, COUNT as u64));
         assert_eq!(ws.close_outcome(), Some(&outcome));
         drop(ws);
@@ -571,6 +571,131 @@ fn the_close_timeout_fires_while_the_peer_floods_frames_and_never_answers_the_cl
         assert!(elapsed >= close_timeout && elapsed < close_timeout + SLACK, "after {elapsed:?}");
         drop(ws);
         peer.await;
+    });
+}
+
+#[test]
+fn a_split_socket_answers_pings_and_sends_keep_alive_pings_while_neither_half_is_polled() {
+    bounded(LIMIT, async {
+        let (listener, addr) = loopback().await;
+        let peer = spawn_thread(move || {
+            let (mut tcp, rest) = raw_client(addr);
+            assert!(rest.is_empty());
+            tcp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            tcp.write_all(&encode_frame(0x9, b"are you there", Some([1, 2, 3, 4]))).unwrap();
+            let pong = read_frame(&mut tcp).expect("a pong, with neither half polled");
+            assert_eq!((pong.first, pong.payload.as_slice()), (0x8A, &b"are you there"[..]));
+            // Now silent: the keep-alive interval passes and the server pings.
+            let ping = read_frame(&mut tcp).expect("a keep-alive ping, with neither half polled");
+            assert_eq!(ping.first, 0x89, "a ping, not {:02x}", ping.first);
+            tcp.write_all(&encode_frame(0xA, &ping.payload, Some([5, 6, 7, 8]))).unwrap();
+            tcp.write_all(&encode_frame(0x8, &[0x03, 0xE8], Some([9, 9, 9, 9]))).unwrap();
+            let close = read_frame(&mut tcp).unwrap();
+            assert_eq!((close.first, close.payload.as_slice()), (0x88, &[0x03, 0xE8][..]), "the close echo");
+            read_to_eof(&mut tcp, Vec::new())
+        });
+        let (tcp, _) = listener.accept().await.unwrap();
+        let keep_alive = KeepAlive { interval: Duration::from_millis(200), timeout: Duration::from_secs(5) };
+        let config = Config::default().keep_alive(Some(keep_alive));
+        let (mut reader, writer) =
+            wst::accept_with(tcp, &options(config), |_| async { Ok(Accept::new()) }).await.unwrap().split();
+        // The whole exchange, the close handshake included, runs in the socket's own task.
+        assert!(peer.await.is_empty(), "nothing follows the close echo");
+        assert_eq!(reader.recv().await.unwrap(), None, "the read half sees the clean end");
+        let outcome = writer.close_outcome().expect("the write half sees the outcome too");
+        assert!(outcome.is_clean() && outcome.initiator == Initiator::Peer, "{outcome:?}");
+    });
+}
+
+#[test]
+fn a_write_half_outlives_its_dropped_read_half_and_dropping_both_drops_the_transport() {
+    bounded(LIMIT, async {
+        let (listener, addr) = loopback().await;
+        let peer = spawn_thread(move || {
+            let (mut tcp, rest) = raw_client(addr);
+            let mut input = Read::chain(rest.as_slice(), &mut tcp);
+            let frame = read_frame(&mut input).unwrap();
+            assert_eq!((frame.first, frame.payload.as_slice()), (0x81, &b"still here"[..]));
+            let mut after = Vec::new();
+            input.read_to_end(&mut after).expect("the stream ends");
+            after
+        });
+        let (tcp, _) = listener.accept().await.unwrap();
+        let (reader, mut writer) = wst::accept(tcp).await.unwrap().split();
+        drop(reader);
+        writer.send("still here").await.unwrap();
+        writer.flush().await.unwrap();
+        drop(writer);
+        // As with a dropped unsplit socket: the transport closes, with no close frame.
+        let after = peer.await;
+        assert!(after.is_empty(), "nothing after the message: {after:02x?}");
+    });
+}
+
+#[test]
+fn split_halves_are_a_stream_and_a_sink_that_echo_until_the_peer_closes() {
+    bounded(LIMIT, async {
+        const COUNT: usize = 200;
+        let (listener, addr) = loopback().await;
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let (mut reader, mut writer) = wst::accept(tcp).await.unwrap().split();
+            let mut echoed = 0;
+            while let Some(message) = sinks::next(&mut reader).await {
+                sinks::feed(&mut writer, message.unwrap()).await.unwrap();
+                echoed += 1;
+            }
+            sinks::close(&mut writer).await.expect("closing after the close handshake is no error");
+            (echoed, reader.close_outcome())
+        });
+        let mut ws = wst::connect(&ws_url(addr, "/")).await.unwrap();
+        for i in 0..COUNT {
+            ws.send(numbered(i, 3000)).await.unwrap();
+        }
+        for i in 0..COUNT {
+            let echo = ws.recv().await.unwrap().expect("an echo");
+            assert!(echo == numbered(i, 3000), "echo {i} differs: {}", describe(&echo));
+        }
+        ws.close(CloseCode::NORMAL, "done").await.unwrap();
+        assert!(ws.close_outcome().unwrap().is_clean());
+        let (echoed, outcome) = join(server).await;
+        assert_eq!(echoed, COUNT);
+        assert!(outcome.unwrap().is_clean());
+    });
+}
+
+#[test]
+fn reunite_hands_back_unread_messages_in_order_and_refuses_halves_of_two_sockets() {
+    bounded(LIMIT, async {
+        let (first_listener, first_addr) = loopback().await;
+        let (second_listener, second_addr) = loopback().await;
+        let first_server = spawn_echo_server(first_listener, Options::default());
+        let second_server = spawn_echo_server(second_listener, Options::default());
+        let mut first = wst::connect(&ws_url(first_addr, "/ws")).await.unwrap();
+        for text in ["one", "two", "three"] {
+            first.send(text).await.unwrap();
+        }
+        let (mut first_read, first_write) = first.split();
+        assert_eq!(first_read.recv().await.unwrap(), Some(Message::Text("one".into())));
+        let second = wst::connect(&ws_url(second_addr, "/ws")).await.unwrap();
+        let (second_read, second_write) = second.split();
+
+        let wsproto::nonblocking::ReuniteError(first_read, second_write) =
+            first_read.reunite(second_write).await.expect_err("halves of two sockets");
+        let mut first = first_read.reunite(first_write).await.expect("halves of one socket");
+        // "two" and "three" were received by the task or are still on the wire: either way they
+        // come next, in order, and the reunited socket goes on working.
+        assert_eq!(first.recv().await.unwrap(), Some(Message::Text("two".into())));
+        first.send("four").await.unwrap();
+        assert_eq!(first.recv().await.unwrap(), Some(Message::Text("three".into())));
+        assert_eq!(first.recv().await.unwrap(), Some(Message::Text("four".into())));
+        first.close(CloseCode::NORMAL, "").await.unwrap();
+        assert_eq!(join(first_server).await.0, 4);
+
+        let mut second = second_read.reunite(second_write).await.expect("halves of one socket");
+        second.close(CloseCode::NORMAL, "").await.unwrap();
+        assert!(second.close_outcome().unwrap().is_clean());
+        assert_eq!(join(second_server).await.0, 0);
     });
 }
 
@@ -805,6 +930,124 @@ fn sends_to_a_peer_that_never_reads_stop_completing_with_heap_bounded_then_all_a
         assert_eq!(completed.load(Ordering::SeqCst), TOTAL);
         ws.close(CloseCode::NORMAL, "").await.unwrap();
         assert!(ws.close_outcome().unwrap().is_clean());
+        assert!(peer.await.is_empty());
+    });
+}
+
+#[test]
+fn a_write_half_sending_to_a_peer_that_never_reads_stops_with_heap_bounded_then_all_arrive() {
+    bounded_alone(LIMIT, async {
+        const MESSAGE: usize = 64 << 10;
+        const TOTAL: u64 = 400; // 25 MiB: more than the loopback socket buffers hold
+        let (listener, addr) = loopback().await;
+        let (start_reading, go) = std::sync::mpsc::channel::<()>();
+        let peer = spawn_thread(move || {
+            let (tcp, rest) = raw_client(addr);
+            go.recv().unwrap();
+            let mut input = Read::chain(rest.as_slice(), &tcp);
+            for i in 0..TOTAL {
+                let frame = read_frame(&mut input).unwrap_or_else(|e| panic!("message {i}: {e}"));
+                assert_eq!((frame.first, frame.payload.len()), (0x82, MESSAGE), "message {i}");
+                assert_eq!(frame.payload[..8], i.to_le_bytes(), "message {i} arrives in order");
+            }
+            let close = read_frame(&mut input).unwrap();
+            assert_eq!(close.first, 0x88);
+            (&tcp).write_all(&encode_frame(0x8, &close.payload, Some([1, 2, 3, 4]))).unwrap();
+            let mut after_close = Vec::new();
+            Read::read_to_end(&mut input, &mut after_close).expect("the server ends the stream");
+            after_close
+        });
+        let (tcp, _) = listener.accept().await.unwrap();
+        let ws = wst::accept(tcp).await.unwrap();
+        let high_water = ws.connection().config().outgoing_high_water;
+        let (mut reader, mut writer) = ws.split();
+
+        let completed = Arc::new(AtomicU64::new(0));
+        let baseline = heap::baseline();
+        let sender = tokio::spawn({
+            let completed = completed.clone();
+            async move {
+                for i in 0..TOTAL {
+                    let mut payload = vec![0u8; MESSAGE];
+                    payload[..8].copy_from_slice(&i.to_le_bytes());
+                    writer
+                        .send(Message::Binary(payload.into()))
+                        .await
+                        .unwrap_or_else(|e| panic!("send {i}: {e}"));
+                    completed.fetch_add(1, Ordering::SeqCst);
+                }
+                writer
+            }
+        });
+        let stalled_at = loop {
+            let before = completed.load(Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let after = completed.load(Ordering::SeqCst);
+            assert!(after < TOTAL, "all {TOTAL} sends completed although the peer never reads");
+            if after == before && after > 0 {
+                break after;
+            }
+        };
+        let peak = heap::peak_since(baseline);
+        println!(
+            "split backpressure: {stalled_at} sends of 64 KiB completed before the stall; \
+             peak heap above baseline {:.0} KiB",
+            peak as f64 / 1024.0
+        );
+        // The write half's queue and the connection's outgoing bytes each hold at most the
+        // high-water mark plus one message, and the sender holds the message it waits to send;
+        // a little more for the runtime's bookkeeping. Unbounded, it would be 25 MiB.
+        let bound = 2 * (high_water + MESSAGE) + MESSAGE + (64 << 10);
+        assert!(peak < bound, "the heap peaked {peak} bytes above the baseline (bound {bound})");
+
+        start_reading.send(()).unwrap();
+        let mut writer = join(sender).await;
+        assert_eq!(completed.load(Ordering::SeqCst), TOTAL);
+        writer.close(CloseCode::NORMAL, "").await.unwrap();
+        assert_eq!(reader.recv().await.unwrap(), None);
+        assert!(reader.close_outcome().unwrap().is_clean());
+        assert!(peer.await.is_empty());
+    });
+}
+
+#[test]
+fn a_read_half_left_unread_holds_a_bounded_heap_while_the_peer_waits_then_gets_everything_in_order() {
+    bounded_alone(LIMIT, async {
+        const MESSAGE: usize = 64 << 10;
+        const TOTAL: u64 = 400; // 25 MiB: more than the loopback socket buffers hold
+        let (listener, addr) = loopback().await;
+        let peer = spawn_thread(move || {
+            let (mut tcp, _) = raw_client(addr);
+            let mut payload = vec![7u8; MESSAGE];
+            for i in 0..TOTAL {
+                payload[..8].copy_from_slice(&i.to_le_bytes());
+                tcp.write_all(&encode_frame(0x2, &payload, Some([1, 2, 3, 4]))).unwrap();
+            }
+            tcp.write_all(&encode_frame(0x8, &[0x03, 0xE8], Some([5, 6, 7, 8]))).unwrap();
+            let close = read_frame(&mut tcp).unwrap();
+            assert_eq!(close.first, 0x88);
+            read_to_eof(&mut tcp, Vec::new())
+        });
+        let (tcp, _) = listener.accept().await.unwrap();
+        let ws = wst::accept(tcp).await.unwrap();
+        let high_water = ws.connection().config().outgoing_high_water;
+        let baseline = heap::baseline();
+        let (mut reader, _writer) = ws.split();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let peak = heap::peak_since(baseline);
+        println!("split read-ahead: peak heap above baseline {:.0} KiB while unread", peak as f64 / 1024.0);
+        // Messages waiting for the read half stop at the high-water mark plus one message; the
+        // connection holds at most one read and the frame it is reading, and growing its buffer
+        // for a frame briefly holds the old buffer beside the new. Unbounded, it would be 25 MiB.
+        let bound = high_water + 6 * MESSAGE;
+        assert!(peak < bound, "the heap peaked {peak} bytes above the baseline (bound {bound})");
+
+        for i in 0..TOTAL {
+            let message = reader.recv().await.unwrap().unwrap_or_else(|| panic!("message {i}"));
+            assert_eq!(message.as_bytes()[..8], i.to_le_bytes(), "message {i} arrives in order");
+            assert_eq!(message.as_bytes().len(), MESSAGE);
+        }
+        assert_eq!(reader.recv().await.unwrap(), None);
         assert!(peer.await.is_empty());
     });
 }

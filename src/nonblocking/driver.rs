@@ -2,6 +2,7 @@
 //! writes its outgoing bytes, and maps its deadline onto a runtime timer. Each runtime supplies
 //! only the plumbing ([`AsyncIo`], [`AsyncTimer`]); no protocol logic lives here.
 
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::task::{Context, Poll, ready};
@@ -58,12 +59,15 @@ pub trait AsyncIo: Unpin + Sealed {
     fn peer_addr(&self) -> Option<SocketAddr>;
 }
 
-/// One re-armable deadline of one runtime; sealed.
+/// One re-armable deadline of one runtime, and how that runtime runs a split socket's task;
+/// sealed.
 pub trait AsyncTimer: Unpin + Send + Sealed {
     /// A timer with no deadline.
     fn new() -> Self;
     /// Ready once `deadline` has passed; registers the waker otherwise.
     fn poll_at(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()>;
+    /// Runs `task` on the runtime until it completes, detached.
+    fn spawn(task: impl Future<Output = ()> + Send + 'static);
 }
 
 /// The connection, its transport and its timer.
@@ -149,7 +153,7 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
     /// A deadline that moved later (the keep-alive ping, pushed back by every message) keeps
     /// the earlier wake-up: moving the runtime's timer per message costs a timer-wheel update
     /// each. The early wake-up does nothing but re-arm.
-    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    pub fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let Some(deadline) = self.conn.poll_timeout() else { return Poll::Pending };
         let at = self.armed.filter(|&armed| armed <= deadline).unwrap_or(deadline);
         self.armed = Some(at);

@@ -10,11 +10,13 @@ mod driver;
 mod handshake;
 mod happy_eyeballs;
 mod socket;
+mod split;
 mod stream;
 mod tls;
 
 pub use driver::{AsyncIo, AsyncTimer, Sealed};
-pub use socket::{ReadHalf, WebSocket, WriteHalf};
+pub use socket::WebSocket;
+pub use split::{ReadHalf, ReuniteError, WriteHalf};
 pub use stream::ByteStream;
 pub use tls::MaybeTls;
 #[cfg(feature = "rustls")]

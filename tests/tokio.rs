@@ -774,6 +774,75 @@ fn recv_cancelled_by_a_short_timer_over_and_over_loses_no_message() {
     });
 }
 
+#[test]
+fn a_read_half_recv_cancelled_by_a_short_timer_over_and_over_loses_no_message() {
+    bounded(LIMIT, async {
+        let (listener, addr) = raw::loopback();
+        let peer = spawn_paced_sender(listener);
+        let (mut reader, _writer) = wst::connect(&ws_url(addr, "/")).await.unwrap().split();
+        let (mut received, mut cancelled) = (0, 0u64);
+        while received < 200 {
+            tokio::select! {
+                result = reader.recv() => {
+                    let message = result.unwrap().unwrap_or_else(|| panic!("the end after {received} messages"));
+                    assert!(message == varied(received), "message {received} differs: {}", describe(&message));
+                    received += 1;
+                }
+                () = tokio::time::sleep(Duration::from_micros(200)) => cancelled += 1,
+            }
+        }
+        assert_eq!(reader.recv().await.unwrap(), None, "the peer's close follows the 200 messages");
+        assert!(reader.close_outcome().unwrap().is_clean());
+        assert!(cancelled >= 20, "recv was cancelled only {cancelled} times");
+        let close = peer.await;
+        assert_eq!(
+            (close.first, &close.payload[..2]),
+            (0x88, &[0x03, 0xE8][..]),
+            "the close echo carries 1000"
+        );
+    });
+}
+
+#[test]
+fn a_write_half_send_cancelled_by_a_short_timer_queues_each_message_whole_or_not_at_all() {
+    bounded(LIMIT, async {
+        const COUNT: usize = 400;
+        const SIZE: usize = 16 << 10;
+        let (listener, addr) = raw::loopback();
+        // Reads slowly, so that sends wait for room and the timer cancels some of them.
+        let peer = spawn_thread(move || {
+            let mut tcp = raw_server_accept(&listener, &[]);
+            for i in 0..COUNT {
+                let frame = read_frame(&mut tcp).unwrap_or_else(|e| panic!("message {i}: {e}"));
+                assert_eq!((frame.first, frame.payload.len()), (0x82, SIZE), "message {i}");
+                assert_eq!(frame.payload[..8], (i as u64).to_le_bytes(), "message {i}: none lost or doubled");
+                if i % 8 == 0 {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            let close = read_frame(&mut tcp).unwrap();
+            assert_eq!(close.first, 0x88, "the close follows the messages");
+        });
+        let (_reader, mut writer) = wst::connect(&ws_url(addr, "/")).await.unwrap().split();
+        let (mut sent, mut cancelled) = (0, 0u64);
+        while sent < COUNT {
+            let mut payload = vec![0u8; SIZE];
+            payload[..8].copy_from_slice(&(sent as u64).to_le_bytes());
+            tokio::select! {
+                result = writer.send(Message::Binary(payload.into())) => {
+                    result.unwrap();
+                    sent += 1;
+                }
+                () = tokio::time::sleep(Duration::from_micros(200)) => cancelled += 1,
+            }
+        }
+        writer.close(CloseCode::NORMAL, "").await.unwrap();
+        assert!(cancelled >= 10, "send was cancelled only {cancelled} times");
+        eprintln!("{COUNT} messages sent through {cancelled} cancelled sends");
+        peer.await;
+    });
+}
+
 // ------------------------------------------------------------------ the stream socket
 
 /// The size of the large message.

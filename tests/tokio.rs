@@ -803,33 +803,66 @@ fn a_read_half_recv_cancelled_by_a_short_timer_over_and_over_loses_no_message() 
     });
 }
 
+/// Messages of the cancelled-send series: 400 of 16 KiB (6.4 MiB), each numbered.
+const CANCELLED_SENDS: usize = 400;
+
+fn cancelled_send_message(i: usize) -> Message {
+    let mut payload = vec![0u8; 16 << 10];
+    payload[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    Message::Binary(payload.into())
+}
+
+/// A raw server that reads the cancelled-send series slowly (so sends wait for room and a
+/// timer cancels some), checking that each message arrives once, in order, then the close.
+fn spawn_slow_reader(listener: std::net::TcpListener) -> Joined<()> {
+    spawn_thread(move || {
+        let mut tcp = raw_server_accept(&listener, &[]);
+        for i in 0..CANCELLED_SENDS {
+            let frame = read_frame(&mut tcp).unwrap_or_else(|e| panic!("message {i}: {e}"));
+            assert_eq!((frame.first, frame.payload.len()), (0x82, 16 << 10), "message {i}");
+            assert_eq!(frame.payload[..8], (i as u64).to_le_bytes(), "message {i}: none lost or doubled");
+            if i % 8 == 0 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        let close = read_frame(&mut tcp).unwrap();
+        assert_eq!(close.first, 0x88, "the close follows the messages");
+    })
+}
+
+#[test]
+fn send_cancelled_by_a_short_timer_queues_each_message_whole_or_not_at_all_as_its_counter_says() {
+    bounded(LIMIT, async {
+        let (listener, addr) = raw::loopback();
+        let peer = spawn_slow_reader(listener);
+        let mut ws = wst::connect(&ws_url(addr, "/")).await.unwrap();
+        let mut cancelled = 0u64;
+        // A send dropped while it writes has queued its message: the counter tells.
+        while (ws.info().messages_sent as usize) < CANCELLED_SENDS {
+            let next = cancelled_send_message(ws.info().messages_sent as usize);
+            tokio::select! {
+                result = ws.send(next) => result.unwrap(),
+                () = tokio::time::sleep(Duration::from_micros(200)) => cancelled += 1,
+            }
+        }
+        ws.flush().await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_millis(100), ws.close(CloseCode::NORMAL, "")).await;
+        assert!(cancelled >= 10, "send was cancelled only {cancelled} times");
+        eprintln!("{CANCELLED_SENDS} messages sent through {cancelled} cancelled sends");
+        peer.await;
+    });
+}
+
 #[test]
 fn a_write_half_send_cancelled_by_a_short_timer_queues_each_message_whole_or_not_at_all() {
     bounded(LIMIT, async {
-        const COUNT: usize = 400;
-        const SIZE: usize = 16 << 10;
         let (listener, addr) = raw::loopback();
-        // Reads slowly, so that sends wait for room and the timer cancels some of them.
-        let peer = spawn_thread(move || {
-            let mut tcp = raw_server_accept(&listener, &[]);
-            for i in 0..COUNT {
-                let frame = read_frame(&mut tcp).unwrap_or_else(|e| panic!("message {i}: {e}"));
-                assert_eq!((frame.first, frame.payload.len()), (0x82, SIZE), "message {i}");
-                assert_eq!(frame.payload[..8], (i as u64).to_le_bytes(), "message {i}: none lost or doubled");
-                if i % 8 == 0 {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            }
-            let close = read_frame(&mut tcp).unwrap();
-            assert_eq!(close.first, 0x88, "the close follows the messages");
-        });
+        let peer = spawn_slow_reader(listener);
         let (_reader, mut writer) = wst::connect(&ws_url(addr, "/")).await.unwrap().split();
         let (mut sent, mut cancelled) = (0, 0u64);
-        while sent < COUNT {
-            let mut payload = vec![0u8; SIZE];
-            payload[..8].copy_from_slice(&(sent as u64).to_le_bytes());
+        while sent < CANCELLED_SENDS {
             tokio::select! {
-                result = writer.send(Message::Binary(payload.into())) => {
+                result = writer.send(cancelled_send_message(sent)) => {
                     result.unwrap();
                     sent += 1;
                 }
@@ -838,8 +871,35 @@ fn a_write_half_send_cancelled_by_a_short_timer_queues_each_message_whole_or_not
         }
         writer.close(CloseCode::NORMAL, "").await.unwrap();
         assert!(cancelled >= 10, "send was cancelled only {cancelled} times");
-        eprintln!("{COUNT} messages sent through {cancelled} cancelled sends");
+        eprintln!("{CANCELLED_SENDS} messages sent through {cancelled} cancelled sends");
         peer.await;
+    });
+}
+
+#[test]
+fn close_cancelled_while_waiting_for_the_answer_sends_one_close_and_can_be_awaited_again() {
+    bounded(LIMIT, async {
+        let (listener, addr) = raw::loopback();
+        let peer = spawn_thread(move || {
+            let mut tcp = raw_server_accept(&listener, &[]);
+            let close = read_frame(&mut tcp).unwrap();
+            assert_eq!((close.first, &close.payload[..2]), (0x88, &[0x03, 0xE8][..]));
+            std::thread::sleep(Duration::from_millis(200));
+            tcp.write_all(&unmasked_frame(0x8, &[0x03, 0xE8])).unwrap();
+            // The server closes TCP first (RFC 6455 §7.1.1).
+            tcp.shutdown(std::net::Shutdown::Write).unwrap();
+            read_to_eof(&mut tcp, Vec::new())
+        });
+        let mut ws = wst::connect(&ws_url(addr, "/")).await.unwrap();
+        tokio::select! {
+            result = ws.close(CloseCode::NORMAL, "") => panic!("close finished before the answer: {result:?}"),
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+        ws.close(CloseCode::NORMAL, "").await.unwrap();
+        let outcome = ws.close_outcome().unwrap();
+        assert!(outcome.is_clean() && outcome.initiator == Initiator::Local, "{outcome:?}");
+        drop(ws);
+        assert!(peer.await.is_empty(), "one close frame, nothing after it");
     });
 }
 
@@ -924,6 +984,57 @@ fn stream_socket_moves_256_mib_through_async_read_and_write_with_heap_bounded_by
             peak < 16 << 20,
             "the heap peaked {peak} bytes above the baseline, for a {total}-byte message"
         );
+    });
+}
+
+#[test]
+fn next_message_cancelled_by_a_short_timer_over_and_over_never_skips_into_the_next_message() {
+    bounded(LIMIT, async {
+        const COUNT: usize = 60;
+        let message = |k: usize| pattern(3000 + k, k as u8);
+        let (listener, addr) = raw::loopback();
+        // Each message in three frames, 3 ms apart, so that next_message waits at the boundary.
+        let peer = spawn_thread(move || {
+            let mut tcp = raw_server_accept(&listener, &[]);
+            tcp.set_nodelay(true).unwrap();
+            for k in 0..COUNT {
+                let payload = message(k);
+                let (a, rest) = payload.split_at(1000);
+                let (b, c) = rest.split_at(1000);
+                for (first, piece) in [(0x02, a), (0x00, b), (0x80, c)] {
+                    let mut frame = encode_frame(0x0, piece, None);
+                    frame[0] = first;
+                    tcp.write_all(&frame).unwrap();
+                }
+                std::thread::sleep(Duration::from_millis(3));
+            }
+            tcp.write_all(&unmasked_frame(0x8, &[0x03, 0xE8])).unwrap();
+            read_frame(&mut tcp).expect("the client answers the close")
+        });
+        let request = ClientRequest::new(&ws_url(addr, "/")).unwrap();
+        let mut stream = wst::connect_stream(request, &Options::default()).await.unwrap();
+        let mut cancelled = 0u64;
+        for k in 0..COUNT {
+            if k > 0 {
+                loop {
+                    tokio::select! {
+                        more = stream.next_message() => {
+                            assert!(more.unwrap(), "message {k} follows");
+                            break;
+                        }
+                        () = tokio::time::sleep(Duration::from_micros(100)) => cancelled += 1,
+                    }
+                }
+            }
+            let mut received = Vec::new();
+            stream.read_to_end(&mut received).await.unwrap();
+            assert!(received == message(k), "message {k}: {} bytes, whole and unskipped", received.len());
+        }
+        assert!(!stream.next_message().await.unwrap(), "the close follows");
+        assert!(cancelled >= 20, "next_message was cancelled only {cancelled} times");
+        eprintln!("{COUNT} messages through {cancelled} cancelled next_message calls");
+        let close = peer.await;
+        assert_eq!((close.first, &close.payload[..2]), (0x88, &[0x03, 0xE8][..]));
     });
 }
 

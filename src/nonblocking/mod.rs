@@ -83,6 +83,7 @@ fn wrap_tls<I: AsyncIo>(_: I, _: &str, _: &Options) -> Result<MaybeTls<I>, Socke
 macro_rules! runtime_functions {
     ($rt:ty, $io:ident, $nodelay:path) => {
         /// Connects to a `ws://` or `wss://` URL with the default [`Options`] (keep-alive on).
+        /// Dropped before it resolves, it abandons the attempt and closes what it opened.
         pub async fn connect(url: &str) -> Result<WebSocket, SocketError> {
             connect_with(ClientRequest::new(url)?, &Options::default()).await
         }
@@ -90,7 +91,8 @@ macro_rules! runtime_functions {
         /// Connects with a prepared request (subprotocols, headers) and options: resolves the host,
         /// races up to [`Options::max_addresses`] addresses (IPv6 first, 250 ms apart, RFC 8305),
         /// each within [`Options::connect_timeout`], then TLS and the handshake within
-        /// [`Config::handshake_timeout`]($crate::Config::handshake_timeout).
+        /// [`Config::handshake_timeout`]($crate::Config::handshake_timeout). Dropped before it
+        /// resolves, it abandons the attempt and closes what it opened.
         pub async fn connect_with(
             request: ClientRequest,
             options: &Options,
@@ -123,6 +125,7 @@ macro_rules! runtime_functions {
         /// Runs the server handshake on `stream`; `decide` sees the request (path, origin,
         /// subprotocols, headers) and accepts it, or rejects it with an HTTP status. Malformed
         /// requests are answered with their status (400, 405, 414, 426, 431) and returned as errors.
+        /// Dropped before it resolves, it drops (closes) `stream`.
         pub async fn accept_with<S, F, Fut>(
             stream: S,
             options: &Options,

@@ -89,6 +89,10 @@ impl<I: AsyncIo, T: AsyncTimer> WebSocket<I, T> {
     /// Sends a message: waits while outgoing bytes are above the high-water mark, queues the
     /// message, and writes it (held back only while received events wait to be read, so that
     /// the replies to one read leave in one write).
+    ///
+    /// Cancel-safe in that no partial message is ever queued: dropped while it waits for room,
+    /// it queued nothing; dropped while it writes, it queued the whole message, which the next
+    /// call writes. [`info().messages_sent`](Info::messages_sent) tells which.
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), SocketError> {
         let message = message.into();
         poll_fn(|cx| self.driver.poll_ready_to_send(cx)).await?;
@@ -97,30 +101,33 @@ impl<I: AsyncIo, T: AsyncTimer> WebSocket<I, T> {
         poll_fn(|cx| self.driver.poll_after_send(cx)).await
     }
 
-    /// Sends a text message.
+    /// Sends a text message; cancel-safe as [`send`](Self::send).
     pub async fn send_text(&mut self, text: impl Into<String>) -> Result<(), SocketError> {
         self.send(Message::Text(text.into().into())).await
     }
 
-    /// Sends a binary message; a server keeps large payloads without copying them.
+    /// Sends a binary message; a server keeps large payloads without copying them. Cancel-safe
+    /// as [`send`](Self::send).
     pub async fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), SocketError> {
         self.send(Message::Binary(data.into())).await
     }
 
-    /// Sends a ping (at most 125 bytes).
+    /// Sends a ping (at most 125 bytes) and writes it out. Cancel-safe as [`send`](Self::send).
     pub async fn ping(&mut self, payload: &[u8]) -> Result<(), SocketError> {
         poll_fn(|cx| self.driver.poll_ready_to_send(cx)).await?;
         self.driver.conn.send_ping(payload)?;
         self.flush().await
     }
 
-    /// Writes out everything queued.
+    /// Writes out everything queued. Cancel-safe: dropped, what is unwritten stays queued.
     pub async fn flush(&mut self) -> Result<(), SocketError> {
         poll_fn(|cx| self.driver.poll_write_out(cx)).await
     }
 
     /// Starts the close handshake and waits for it to finish, discarding messages that
     /// arrive meanwhile. The outcome is then in [`close_outcome`](Self::close_outcome).
+    /// Cancel-safe: dropped, the close has started; called again, it waits for the end and
+    /// sends no second close.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SocketError> {
         self.driver.close(code, reason)?;
         poll_fn(|cx| self.driver.poll_until_ended(cx)).await

@@ -440,7 +440,7 @@ impl<I, T> ReadHalf<I, T> {
 impl<I: AsyncIo, T: AsyncTimer> ReadHalf<I, T> {
     /// Puts the halves back together: stops their task and returns the socket, with any
     /// messages the read half had not taken yet. Fails, handing them back, for halves of
-    /// different sockets.
+    /// different sockets. Not cancel-safe: dropped, the halves and the connection are dropped.
     pub async fn reunite(self, write: WriteHalf<I, T>) -> Result<WebSocket<I, T>, ReuniteError<I, T>> {
         if !Arc::ptr_eq(&self.shared, &write.shared) {
             return Err(ReuniteError(self, write));
@@ -519,7 +519,8 @@ impl<I, T> WriteHalf<I, T> {
         }
     }
 
-    /// Sends a ping (at most 125 bytes) and waits until it is written.
+    /// Sends a ping (at most 125 bytes) and waits until it is written. Cancel-safe: dropped,
+    /// the ping may still go out.
     pub async fn ping(&mut self, payload: &[u8]) -> Result<(), SocketError> {
         if payload.len() > 125 {
             return Err(SendError::ControlPayloadTooLong.into());
@@ -528,7 +529,8 @@ impl<I, T> WriteHalf<I, T> {
         self.until_written(|ack| Command::Ping(payload, ack), Shared::refused).await
     }
 
-    /// Waits until every message queued so far is written.
+    /// Waits until every message queued so far is written. Cancel-safe: dropping it only
+    /// stops the wait.
     pub async fn flush(&mut self) -> Result<(), SocketError> {
         self.until_written(Command::Flush, Shared::refused).await
     }
@@ -536,6 +538,7 @@ impl<I, T> WriteHalf<I, T> {
     /// Starts the close handshake and waits until the close frame is written; the read half
     /// sees the handshake finish (`recv` gives `Ok(None)`). Once the close has started, does
     /// nothing more; once the connection is over, gives how it ended, as `recv` does.
+    /// Cancel-safe: dropped, the close may still go out; called again, it sends no second.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SocketError> {
         let reason = reason.to_owned();
         self.until_written(|ack| Command::Close(code, reason, ack), Shared::ending).await

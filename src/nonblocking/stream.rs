@@ -28,11 +28,21 @@ pub struct ByteStream<I, T> {
     message_done: bool,
     ended: bool,
     writing: bool,
+    /// [`next_message`](Self::next_message) has skipped the message it was in and waits for
+    /// the next to begin.
+    at_boundary: bool,
 }
 
 impl<I: AsyncIo, T: AsyncTimer> ByteStream<I, T> {
     pub(crate) fn from_driver(driver: AsyncDriver<I, T>) -> Self {
-        Self { driver, piece: Bytes::new(), message_done: false, ended: false, writing: false }
+        Self {
+            driver,
+            piece: Bytes::new(),
+            message_done: false,
+            ended: false,
+            writing: false,
+            at_boundary: false,
+        }
     }
 
     /// Wraps a transport whose handshake was done elsewhere and a connection (preferably in
@@ -64,6 +74,8 @@ impl<I: AsyncIo, T: AsyncTimer> ByteStream<I, T> {
             Some(data) => (self.piece, self.message_done) = data.into_piece(),
             None => self.ended = true,
         }
+        // Past the boundary: the next message has begun.
+        self.at_boundary = false;
         Poll::Ready(Ok(()))
     }
 
@@ -98,24 +110,38 @@ impl<I: AsyncIo, T: AsyncTimer> ByteStream<I, T> {
     }
 
     /// Ends the outgoing message (an empty message if nothing was written) and flushes.
+    ///
+    /// Cancel-safe as [`WebSocket::send`](super::WebSocket::send): dropped while it waits for
+    /// room, it ended nothing; dropped while it flushes, the message is ended
+    /// ([`info().messages_sent`](Info::messages_sent) tells which), and calling it again would
+    /// send an empty message: flush instead.
     pub async fn finish_message(&mut self) -> io::Result<()> {
         self.writing = true;
         poll_fn(|cx| self.poll_finish(cx)).await
     }
 
     /// Skips the rest of the current incoming message and waits for the next to begin;
-    /// `false` when the connection ended instead.
+    /// `false` when the connection ended instead. Cancel-safe: called again after being
+    /// dropped, it goes on from where it was (it never skips into the next message).
     pub async fn next_message(&mut self) -> io::Result<bool> {
-        while !self.message_done && !self.ended {
+        poll_fn(|cx| self.poll_next_message(cx)).await
+    }
+
+    fn poll_next_message(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+        if !self.at_boundary {
+            while !self.message_done && !self.ended {
+                self.piece.clear();
+                ready!(self.poll_fill(cx))?;
+            }
             self.piece.clear();
-            poll_fn(|cx| self.poll_fill(cx)).await?;
-        }
-        self.piece.clear();
-        if !self.ended {
             self.message_done = false;
-            poll_fn(|cx| self.poll_fill(cx)).await?;
+            self.at_boundary = true;
         }
-        Ok(!self.ended)
+        if !self.ended {
+            ready!(self.poll_fill(cx))?;
+        }
+        self.at_boundary = false;
+        Poll::Ready(Ok(!self.ended))
     }
 
     /// The current incoming message has been read to its end.
@@ -124,7 +150,8 @@ impl<I: AsyncIo, T: AsyncTimer> ByteStream<I, T> {
     }
 
     /// Ends an unfinished outgoing message, starts the close handshake and waits for it to
-    /// finish, discarding data still in flight.
+    /// finish, discarding data still in flight. Cancel-safe: dropped, the close has started
+    /// (or not); called again, it waits for the end and sends no second close.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SocketError> {
         poll_fn(|cx| self.poll_finish(cx)).await?;
         self.driver.close(code, reason)?;

@@ -156,6 +156,10 @@ impl<I: AsyncIo, T: AsyncTimer> WebSocket<I, T> {
     /// when both halves are dropped (which drops the transport, as dropping the socket
     /// does). [`ReadHalf::reunite`] gives the socket back.
     ///
+    /// # Panics
+    /// With tokio, outside a tokio runtime (as `tokio::spawn` does). The futures-io adapter
+    /// runs the task on async-std's executor, which needs no context.
+    ///
     /// ```no_run
     /// # async fn demo() -> Result<(), wsproto::SocketError> {
     /// let ws = wsproto::tokio::connect("ws://127.0.0.1:9001/").await?;

@@ -428,6 +428,7 @@ impl Connection {
     /// The next event, or `None`. Pop until `None` after every input, then write `outgoing`:
     /// popping the last event may queue a close frame (see [`receive`](Self::receive)).
     #[must_use]
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
         // The application pops owned events, so the next small message is copied out ahead too.
         self.pop_event(Until::Popped)
@@ -436,7 +437,9 @@ impl Connection {
     /// Pops the next event, then decodes the next unit (up to `lookahead`) right away:
     /// `has_events` stays exact, and building the next event while the application handles
     /// this one is cheaper than building it when asked. What that unit does to the connection
-    /// (a close, a failure) waits until the popped event has been seen.
+    /// (a close, a failure) waits until the popped event has been seen. Inlined: the event is
+    /// then moved once, into the caller's hands, rather than through this call's frame too.
+    #[inline]
     fn pop_event(&mut self, lookahead: Until) -> Option<Event> {
         if self.events.is_empty() {
             match self.deferred.take() {
@@ -561,7 +564,22 @@ impl Connection {
     /// (`Until::All`, when the connection ends). A close frame or protocol error takes effect
     /// at once only when no event waits and `defer` is false (the caller holds no event the
     /// application has yet to see); otherwise it is kept until those events are popped.
+    ///
+    /// Inlined for its first checks, which find the common cases where there is nothing to do
+    /// and make no call: nothing buffered (after the last message of a read was popped, and
+    /// before every read), or a read that starts with a whole small message while it is left
+    /// in the buffer (`Until::Event`).
+    #[inline]
     fn decode(&mut self, until: Until, defer: bool) {
+        let idle = self.receiver.is_settled_empty()
+            || (until == Until::Event && self.receiver.is_settled_at_small_message());
+        if !idle {
+            self.decode_buffered(until, defer);
+        }
+    }
+
+    /// [`Self::decode`] once bytes are buffered.
+    fn decode_buffered(&mut self, until: Until, defer: bool) {
         while (until == Until::All || self.events.is_empty())
             && self.deferred.is_none()
             && !matches!(self.close, CloseState::Closed { .. })

@@ -100,6 +100,9 @@ pub(crate) struct Receiver {
     /// The bytes at the front of `buf` of the message [`Self::lend_small_message`] lent out,
     /// consumed by the next call that touches the buffer.
     lent: Option<Lent>,
+    /// `buf` was given back by [`Self::release_if_empty`]: the next read allocates a new one
+    /// of the size it asks for, rather than growing the empty one.
+    released: bool,
 }
 
 /// A whole small message at the front of the buffer: its header and payload lengths.
@@ -148,6 +151,7 @@ impl Receiver {
             partial: None,
             seen: 0,
             lent: None,
+            released: false,
         }
     }
 
@@ -186,8 +190,14 @@ impl Receiver {
             }
         }
         if self.buf.capacity() - self.buf.len() < want {
-            self.buf.reserve(want);
+            if self.released && self.buf.is_empty() {
+                // A new allocation costs far less than growing the empty buffer.
+                self.buf = BytesMut::with_capacity(want);
+            } else {
+                self.buf.reserve(want);
+            }
         }
+        self.released = false;
         // A reader that needs the room zeroed first gets at most `size` of it.
         (&mut self.buf, want.min(size))
     }
@@ -210,12 +220,27 @@ impl Receiver {
         self.seen = self.buf.len();
     }
 
+    /// Nothing is buffered and [`Self::settle`] has nothing to do: decoding would change
+    /// nothing (every unit needs at least one more byte).
+    #[inline]
+    pub fn is_settled_empty(&self) -> bool {
+        self.buf.is_empty() && self.seen == 0 && self.buf.capacity() <= KEPT_WHEN_EMPTY
+    }
+
+    /// Every buffered byte is seen, nothing is lent, and a whole small message is next:
+    /// [`Self::settle`] has nothing to do.
+    #[inline]
+    pub fn is_settled_at_small_message(&self) -> bool {
+        self.lent.is_none() && self.seen == self.buf.len() && self.small_message_at_front().is_some()
+    }
+
     /// Gives an empty receive buffer back to the allocator.
     pub fn release_if_empty(&mut self) {
         self.return_lent();
         if self.buf.is_empty() && self.buf.capacity() != 0 {
             self.buf = BytesMut::new();
             self.seen = 0;
+            self.released = true;
         }
     }
 
@@ -242,6 +267,10 @@ impl Receiver {
     }
 
     /// The next complete unit, `Ok(None)` when more bytes are needed.
+    ///
+    /// Never inlined: the general decoder is large, and inlined into the connection's decode
+    /// loop it makes every pass of that loop (one per small message) pay for its registers.
+    #[inline(never)]
     pub fn next(&mut self) -> Result<Option<Incoming>, Error> {
         self.return_lent();
         loop {
@@ -299,7 +328,13 @@ impl Receiver {
             let key = [self.buf[2], self.buf[3], self.buf[4], self.buf[5]];
             apply_mask(&mut payload, key, 0);
         }
-        self.buf.advance(found.frame_len());
+        if found.frame_len() == self.buf.len() {
+            // The buffer held just this frame: it starts over at the front, all its room kept
+            // for the next read (advancing would leave the room behind, to be reclaimed).
+            self.buf.clear();
+        } else {
+            self.buf.advance(found.frame_len());
+        }
         let message = if !found.text {
             Message::Binary(Bytes::from(payload))
         } else if simdutf8::basic::from_utf8(&payload).is_ok() {

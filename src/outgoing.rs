@@ -12,9 +12,10 @@ use crate::mask::{apply_mask, copy_masked};
 /// need no masking (server frames) or can be masked in place (a client's unshared payload).
 const ZERO_COPY_MIN: usize = 512;
 
-/// Masked payloads up to this long (the 7-bit length form) are masked a word at a time while
-/// they are copied; longer ones with SIMD, in the same pass as the copy.
-const SMALL_MASKED: usize = 125;
+/// Payloads up to this long (the 7-bit length form) take the small-frame paths: the header
+/// bytes written directly, and a masked payload masked a word at a time while it is copied;
+/// longer ones with SIMD, in the same pass as the copy.
+const SMALL_PAYLOAD: usize = 125;
 
 /// Consumed bytes at the front of the packed buffer are moved out only past this size (and
 /// when they outnumber the live bytes), so that moving them costs O(1) per byte queued.
@@ -89,8 +90,6 @@ impl Outgoing {
         self.len == 0
     }
 
-    /// Queues a frame with a payload borrowed from the caller: copied, and masked in the same
-    /// pass if the header carries a key.
     /// Gives the buffers of an empty queue back to the allocator when they grew past what a
     /// small exchange needs (for a connection about to idle); smaller ones are kept, since a
     /// connection that waits for its next message between every pair would otherwise grow them
@@ -102,27 +101,36 @@ impl Outgoing {
         }
     }
 
+    /// Queues a frame with a payload borrowed from the caller: copied, and masked in the same
+    /// pass if the header carries a key. Always inlined, so that a small frame is written
+    /// without a call (which would cost more than writing it); larger ones go through
+    /// [`Self::push_copied_large`].
+    #[inline(always)]
     pub(crate) fn push_copied(&mut self, header: &FrameHeader, payload: &[u8]) {
         match header.mask {
-            Some(key) if payload.len() <= SMALL_MASKED => self.push_small_masked(header, payload, key),
-            mask => {
-                self.make_room(MAX_HEADER_LEN + payload.len());
-                self.push_header(header);
-                match mask {
-                    Some(key) => copy_masked(&mut self.packed, payload, key, 0),
-                    None => self.packed.extend_from_slice(payload),
-                }
-                self.len += payload.len();
-                self.extend_packed_run();
-            }
+            Some(key) if payload.len() <= SMALL_PAYLOAD => self.push_small_masked(header, payload, key),
+            None if payload.len() <= SMALL_PAYLOAD => self.push_small(header, payload),
+            _ => self.push_copied_large(header, payload),
         }
     }
 
-    /// A masked frame of at most [`SMALL_MASKED`] bytes (so with the 7-bit length form),
+    /// [`Self::push_copied`] for a payload over [`SMALL_PAYLOAD`] bytes.
+    fn push_copied_large(&mut self, header: &FrameHeader, payload: &[u8]) {
+        self.make_room(MAX_HEADER_LEN + payload.len());
+        self.push_header(header);
+        match header.mask {
+            Some(key) => copy_masked(&mut self.packed, payload, key, 0),
+            None => self.packed.extend_from_slice(payload),
+        }
+        self.len += payload.len();
+        self.extend_packed_run();
+    }
+
+    /// A masked frame of at most [`SMALL_PAYLOAD`] bytes (so with the 7-bit length form),
     /// copied a `u64` at a time: no SIMD dispatch, no `memcpy` call.
     #[inline]
     fn push_small_masked(&mut self, header: &FrameHeader, payload: &[u8], key: [u8; 4]) {
-        debug_assert!(payload.len() <= SMALL_MASKED && header.payload_len == payload.len() as u64);
+        debug_assert!(payload.len() <= SMALL_PAYLOAD && header.payload_len == payload.len() as u64);
         let frame_len = 6 + payload.len();
         self.make_room(frame_len);
         let out = &mut self.packed;
@@ -150,13 +158,31 @@ impl Outgoing {
         self.extend_packed_run();
     }
 
+    /// An unmasked frame of at most [`SMALL_PAYLOAD`] bytes (a server's small reply): its two
+    /// header bytes written directly, without the general header encoder.
+    #[inline(always)]
+    fn push_small(&mut self, header: &FrameHeader, payload: &[u8]) {
+        debug_assert!(payload.len() <= SMALL_PAYLOAD && header.payload_len == payload.len() as u64);
+        let frame_len = 2 + payload.len();
+        self.make_room(frame_len);
+        self.packed.extend_from_slice(&[header.first_byte(), payload.len() as u8]);
+        self.packed.extend_from_slice(payload);
+        self.len += frame_len;
+        self.extend_packed_run();
+    }
+
     /// Queues a frame whose payload the caller hands over: kept as it is when unmasked and
     /// large, masked in place when it is not shared, copied otherwise.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_owned(&mut self, header: &FrameHeader, payload: Bytes) {
         if payload.len() < ZERO_COPY_MIN {
             return self.push_copied(header, &payload);
         }
+        self.push_owned_large(header, payload);
+    }
+
+    /// [`Self::push_owned`] for a payload of [`ZERO_COPY_MIN`] bytes or more.
+    fn push_owned_large(&mut self, header: &FrameHeader, payload: Bytes) {
         let payload = match header.mask {
             None => payload,
             Some(key) => match payload.try_into_mut() {

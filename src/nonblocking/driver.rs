@@ -70,6 +70,12 @@ pub trait AsyncTimer: Unpin + Send + Sealed {
     fn spawn(task: impl Future<Output = ()> + Send + 'static);
 }
 
+/// How much a read asks for after a read that brought less. The receive buffer is given back
+/// at every wait, so the read after one allocates it again: at this size, which common
+/// allocators serve from a per-thread cache, where a full [`AsyncIo::read_size`] costs several
+/// times more to allocate and free. A read that fills it is followed by full-size reads.
+const SMALL_READ: usize = 1 << 10;
+
 /// The connection, its transport and its timer.
 #[derive(Debug)]
 pub(crate) struct AsyncDriver<I, T> {
@@ -79,6 +85,8 @@ pub(crate) struct AsyncDriver<I, T> {
     armed: Option<Instant>,
     pub conn: Connection,
     shut_down: bool,
+    /// The last read brought less than [`SMALL_READ`] bytes: the peer sends little per wait.
+    small_reads: bool,
     ending: Ending,
     pub info: Info,
 }
@@ -87,7 +95,8 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
     pub fn new(io: I, conn: Connection, mut info: Info) -> Self {
         info.local_addr = io.local_addr();
         info.peer_addr = io.peer_addr();
-        Self { io, timer: T::new(), armed: None, conn, shut_down: false, ending: Ending::default(), info }
+        let ending = Ending::default();
+        Self { io, timer: T::new(), armed: None, conn, shut_down: false, small_reads: false, ending, info }
     }
 
     /// Feeds bytes that arrived together with the handshake.
@@ -116,7 +125,8 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
             if self.conn.is_finished() {
                 return Poll::Ready(self.ending.result().map(|()| None));
             }
-            let read = self.io.poll_read_into(cx, &mut self.conn.receive_buffer(self.io.read_size()));
+            let size = if self.small_reads { SMALL_READ } else { self.io.read_size() };
+            let read = self.io.poll_read_into(cx, &mut self.conn.receive_buffer(size));
             let Poll::Ready(read) = read else {
                 // About to wait: for the next byte, or for the connection's next deadline.
                 if self.poll_timer(cx).is_ready() {
@@ -129,6 +139,7 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
             match read {
                 Ok(0) => self.conn.receive_eof(Instant::now()),
                 Ok(n) => {
+                    self.small_reads = n < SMALL_READ;
                     let now = Instant::now();
                     self.ending.receive_buffered(&mut self.conn, n, now, &mut self.info);
                     // The timer is armed only before waiting: a peer that never lets a read
@@ -168,9 +179,16 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
     pub fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SocketError>> {
         while self.conn.outgoing().has_remaining() {
             let out = self.conn.outgoing();
-            let mut slices = [IoSlice::new(&[]); 32];
-            let n = out.chunks_vectored(&mut slices);
-            match ready!(self.io.poll_write_vectored(cx, &slices[..n])) {
+            let chunk = out.chunk();
+            let written = if chunk.len() == out.remaining() {
+                // All in one piece (small frames are packed together): no slice array to fill.
+                self.io.poll_write_vectored(cx, &[IoSlice::new(chunk)])
+            } else {
+                let mut slices = [IoSlice::new(&[]); 32];
+                let n = out.chunks_vectored(&mut slices);
+                self.io.poll_write_vectored(cx, &slices[..n])
+            };
+            match ready!(written) {
                 Ok(0) => return Poll::Ready(self.transport_failed(io::ErrorKind::WriteZero.into())),
                 Ok(written) => {
                     self.conn.outgoing().advance(written);

@@ -14,10 +14,14 @@
 # 4. idle memory: for each library in turn, a fresh echo server, IDLE_CONNECTIONS connections
 #    opened by one client and left idle (after the handshake, then after one echo each); the
 #    growth of the server's anonymous RSS per connection, median of IDLE_RUNS runs.
+# 5. split halves: a client's write half and read half in two tasks, through wsproto's echo
+#    server in the same process, for wsproto and the crates split by `StreamExt::split`;
+#    medians of SPLIT_RUNS interleaved runs (`compare split-echo`).
 #
 # Knobs (environment): ROUNDS (7), SAMPLE_MS (200), ECHO_RUNS (3), ECHO_SECONDS (5),
 # ECHO_WARMUP (0.5), CONNECTIONS (16), BASE_PORT (19100), IDLE_CONNECTIONS (1000),
-# IDLE_RUNS (3), IDLE_MS (1500), SKIP_INMEM=1, SKIP_ECHO=1, SKIP_IDLE=1.
+# IDLE_RUNS (3), IDLE_MS (1500), SPLIT_RUNS (5), SKIP_INMEM=1, SKIP_ECHO=1, SKIP_IDLE=1,
+# SKIP_SPLIT=1.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -31,6 +35,7 @@ BASE_PORT=${BASE_PORT:-19100}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-1000}
 IDLE_RUNS=${IDLE_RUNS:-3}
 IDLE_MS=${IDLE_MS:-1500}
+SPLIT_RUNS=${SPLIT_RUNS:-5}
 MANIFEST=benches/compare/Cargo.toml
 BIN=benches/compare/target/release/compare
 RESULTS=benches/compare/RESULTS.md
@@ -66,7 +71,8 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
         "($(git status --porcelain -- src 2>/dev/null | wc -l | tr -d ' ') files under src/ modified)"
     echo "- load average before the run: $load_before (\`/proc/loadavg\`; other work on the machine skews every figure)"
     echo "- command: \`scripts/compare.sh\` (ROUNDS=$ROUNDS SAMPLE_MS=$SAMPLE_MS ECHO_RUNS=$ECHO_RUNS" \
-        "ECHO_SECONDS=$ECHO_SECONDS CONNECTIONS=$CONNECTIONS IDLE_CONNECTIONS=$IDLE_CONNECTIONS IDLE_RUNS=$IDLE_RUNS)"
+        "ECHO_SECONDS=$ECHO_SECONDS CONNECTIONS=$CONNECTIONS IDLE_CONNECTIONS=$IDLE_CONNECTIONS IDLE_RUNS=$IDLE_RUNS" \
+        "SPLIT_RUNS=$SPLIT_RUNS)"
     echo
     echo "Medians. \"× memcpy\": against a memcpy of the same wire bytes, timed in the same rounds;"
     echo "\"× best peer\": against the fastest library other than wsproto (1.00 is that peer);"
@@ -227,11 +233,19 @@ else
     : >"$WORK/idle.md"
 fi
 
+if [[ -z "${SKIP_SPLIT:-}" ]]; then
+    echo "split halves: $SPLIT_RUNS runs" >&2
+    { echo; "$BIN" split-echo --runs "$SPLIT_RUNS"; } >"$WORK/split.md"
+else
+    : >"$WORK/split.md"
+fi
+
 {
     cat "$WORK/head.md"
     cat "$WORK/inmem.md"
     cat "$WORK/echo.md"
     cat "$WORK/idle.md"
+    cat "$WORK/split.md"
     echo
     echo "Load average after the run: $(cut -d' ' -f1-3 /proc/loadavg); finished $(date -u '+%H:%M UTC')."
 } | tee "$RESULTS"

@@ -174,7 +174,7 @@ async fn yawc(mut stream: TcpStream) -> Result {
     }
 }
 
-async fn handle(lib: &'static str, stream: TcpStream) -> Result {
+pub(crate) async fn handle(lib: &'static str, stream: TcpStream) -> Result {
     match lib {
         "raw" => raw(stream).await,
         "wsproto" => wsproto(stream).await,

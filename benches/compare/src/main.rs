@@ -8,13 +8,15 @@
 //! compare idle-memory --addr 127.0.0.1:PORT --pid SERVER_PID [--connections 1000]
 //!                     [--idle-ms 1500] [--warmup 16]
 //! compare profile-decode [--size 16] [--count 65536] [--iters 300] [--owned true]
+//! compare split-echo [--runs 5]
 //! ```
 //!
 //! `inmem` (the default) runs the in-memory cases (unmask, server decode, client encode) and
 //! prints a Markdown table; progress goes to stderr. The echo commands are driven by
 //! `scripts/compare.sh`, and so is `idle-memory`, which measures what an `echo-server` process
 //! holds per idle connection. `profile-decode` runs wsproto's small-message decode path alone,
-//! for `perf record` or `valgrind --tool=callgrind`. Each module's docs say exactly what is measured per library.
+//! for `perf record` or `valgrind --tool=callgrind`. `split-echo` compares the clients' split
+//! halves in two tasks. Each module's docs say exactly what is measured per library.
 
 mod bench;
 mod decode;
@@ -22,6 +24,7 @@ mod echo_load;
 mod echo_server;
 mod encode;
 mod idle_memory;
+mod split_echo;
 mod unmask;
 mod wire;
 
@@ -83,7 +86,7 @@ fn inmem(args: &HashMap<String, String>) -> Result<(), String> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, rest) = match args.first().map(String::as_str) {
-        Some("inmem" | "echo-server" | "echo-load" | "idle-memory" | "profile-decode") => {
+        Some("inmem" | "echo-server" | "echo-load" | "idle-memory" | "profile-decode" | "split-echo") => {
             (args[0].as_str(), &args[1..])
         }
         _ => ("inmem", &args[..]),
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
             let addr = get(&f, "addr", None)?;
             echo_server::run(&lib, addr).map_err(|e| e.to_string())
         }
+        "split-echo" => split_echo::run(get(&f, "runs", Some(5))?).map_err(|e| e.to_string()),
         "profile-decode" => {
             let size = get(&f, "size", Some(16))?;
             let owned = get(&f, "owned", Some(false))?;

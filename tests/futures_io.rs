@@ -576,21 +576,7 @@ fn a_read_half_that_only_reads_answers_every_ping_while_its_write_half_stays_idl
 /// ping, sends a keep-alive ping and completes the peer's close while neither half is polled.
 async fn split_socket_runs_unpolled() {
     let (listener, addr) = loopback().await;
-    let peer = spawn_thread(move || {
-        let (mut tcp, rest) = raw_client(addr);
-        assert!(rest.is_empty());
-        tcp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-        tcp.write_all(&encode_frame(0x9, b"are you there", Some([1, 2, 3, 4]))).unwrap();
-        let pong = read_frame(&mut tcp).expect("a pong, with neither half polled");
-        assert_eq!((pong.first, pong.payload.as_slice()), (0x8A, &b"are you there"[..]));
-        let ping = read_frame(&mut tcp).expect("a keep-alive ping, with neither half polled");
-        assert_eq!(ping.first, 0x89, "a ping, not {:02x}", ping.first);
-        tcp.write_all(&encode_frame(0xA, &ping.payload, Some([5, 6, 7, 8]))).unwrap();
-        tcp.write_all(&encode_frame(0x8, &[0x03, 0xE8], Some([9, 9, 9, 9]))).unwrap();
-        let close = read_frame(&mut tcp).unwrap();
-        assert_eq!((close.first, close.payload.as_slice()), (0x88, &[0x03, 0xE8][..]), "the close echo");
-        read_to_eof(&mut tcp, Vec::new())
-    });
+    let peer = spawn_thread(move || ping_await_keep_alive_then_close(addr));
     let (tcp, _) = listener.accept().await.unwrap();
     let keep_alive = KeepAlive { interval: Duration::from_millis(200), timeout: Duration::from_secs(5) };
     let config = Config::default().keep_alive(Some(keep_alive));

@@ -578,22 +578,7 @@ fn the_close_timeout_fires_while_the_peer_floods_frames_and_never_answers_the_cl
 fn a_split_socket_answers_pings_and_sends_keep_alive_pings_while_neither_half_is_polled() {
     bounded(LIMIT, async {
         let (listener, addr) = loopback().await;
-        let peer = spawn_thread(move || {
-            let (mut tcp, rest) = raw_client(addr);
-            assert!(rest.is_empty());
-            tcp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-            tcp.write_all(&encode_frame(0x9, b"are you there", Some([1, 2, 3, 4]))).unwrap();
-            let pong = read_frame(&mut tcp).expect("a pong, with neither half polled");
-            assert_eq!((pong.first, pong.payload.as_slice()), (0x8A, &b"are you there"[..]));
-            // Now silent: the keep-alive interval passes and the server pings.
-            let ping = read_frame(&mut tcp).expect("a keep-alive ping, with neither half polled");
-            assert_eq!(ping.first, 0x89, "a ping, not {:02x}", ping.first);
-            tcp.write_all(&encode_frame(0xA, &ping.payload, Some([5, 6, 7, 8]))).unwrap();
-            tcp.write_all(&encode_frame(0x8, &[0x03, 0xE8], Some([9, 9, 9, 9]))).unwrap();
-            let close = read_frame(&mut tcp).unwrap();
-            assert_eq!((close.first, close.payload.as_slice()), (0x88, &[0x03, 0xE8][..]), "the close echo");
-            read_to_eof(&mut tcp, Vec::new())
-        });
+        let peer = spawn_thread(move || ping_await_keep_alive_then_close(addr));
         let (tcp, _) = listener.accept().await.unwrap();
         let keep_alive = KeepAlive { interval: Duration::from_millis(200), timeout: Duration::from_secs(5) };
         let config = Config::default().keep_alive(Some(keep_alive));
@@ -1040,30 +1025,55 @@ fn next_message_cancelled_by_a_short_timer_over_and_over_never_skips_into_the_ne
 
 // ------------------------------------------------------------------ backpressure
 
+/// Messages of the backpressure tests: 400 of 64 KiB (25 MiB, more than the loopback socket
+/// buffers hold), each numbered in its first 8 bytes.
+const MESSAGE: usize = 64 << 10;
+const TOTAL: u64 = 400;
+
+/// A raw client that reads nothing until told to, then checks the `TOTAL` numbered messages in
+/// order, answers the close, and returns what follows it (nothing, once the server ends the
+/// stream).
+fn spawn_held_back_reader(addr: SocketAddr) -> (std::sync::mpsc::Sender<()>, Joined<Vec<u8>>) {
+    let (start_reading, go) = std::sync::mpsc::channel::<()>();
+    let peer = spawn_thread(move || {
+        let (tcp, rest) = raw_client(addr);
+        go.recv().unwrap();
+        // Frames may have come in the same read as the 101.
+        let mut input = Read::chain(rest.as_slice(), &tcp);
+        for i in 0..TOTAL {
+            let frame = read_frame(&mut input).unwrap_or_else(|e| panic!("message {i}: {e}"));
+            assert_eq!((frame.first, frame.payload.len()), (0x82, MESSAGE), "message {i}");
+            assert_eq!(frame.payload[..8], i.to_le_bytes(), "message {i} arrives in order");
+        }
+        let close = read_frame(&mut input).unwrap();
+        assert_eq!(close.first, 0x88);
+        (&tcp).write_all(&encode_frame(0x8, &close.payload, Some([1, 2, 3, 4]))).unwrap();
+        let mut after_close = Vec::new();
+        Read::read_to_end(&mut input, &mut after_close).expect("the server ends the stream");
+        after_close
+    });
+    (start_reading, peer)
+}
+
+/// Waits until sends stop completing (no progress for 300 ms, the socket buffers full) and
+/// returns how many completed; fails if all did although the peer never reads.
+async fn stall(completed: &AtomicU64) -> u64 {
+    loop {
+        let before = completed.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let after = completed.load(Ordering::SeqCst);
+        assert!(after < TOTAL, "all {TOTAL} sends completed although the peer never reads");
+        if after == before && after > 0 {
+            return after;
+        }
+    }
+}
+
 #[test]
 fn sends_to_a_peer_that_never_reads_stop_completing_with_heap_bounded_then_all_arrive_once_it_reads() {
     bounded_alone(LIMIT, async {
-        const MESSAGE: usize = 64 << 10;
-        const TOTAL: u64 = 400; // 25 MiB: more than the loopback socket buffers hold
         let (listener, addr) = loopback().await;
-        let (start_reading, go) = std::sync::mpsc::channel::<()>();
-        let peer = spawn_thread(move || {
-            let (tcp, rest) = raw_client(addr);
-            go.recv().unwrap();
-            // Frames may have come in the same read as the 101.
-            let mut input = Read::chain(rest.as_slice(), &tcp);
-            for i in 0..TOTAL {
-                let frame = read_frame(&mut input).unwrap_or_else(|e| panic!("message {i}: {e}"));
-                assert_eq!((frame.first, frame.payload.len()), (0x82, MESSAGE), "message {i}");
-                assert_eq!(frame.payload[..8], i.to_le_bytes(), "message {i} arrives in order");
-            }
-            let close = read_frame(&mut input).unwrap();
-            assert_eq!(close.first, 0x88);
-            (&tcp).write_all(&encode_frame(0x8, &close.payload, Some([1, 2, 3, 4]))).unwrap();
-            let mut after_close = Vec::new();
-            Read::read_to_end(&mut input, &mut after_close).expect("the server ends the stream");
-            after_close
-        });
+        let (start_reading, peer) = spawn_held_back_reader(addr);
         let (tcp, _) = listener.accept().await.unwrap();
         let mut ws = wst::accept(tcp).await.unwrap();
         let high_water = ws.connection().config().outgoing_high_water;
@@ -1084,16 +1094,7 @@ fn sends_to_a_peer_that_never_reads_stop_completing_with_heap_bounded_then_all_a
             }
         });
 
-        // Sends stop completing once the socket buffers are full: no progress for 300 ms.
-        let stalled_at = loop {
-            let before = completed.load(Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            let after = completed.load(Ordering::SeqCst);
-            assert!(after < TOTAL, "all {TOTAL} sends completed although the peer never reads");
-            if after == before && after > 0 {
-                break after;
-            }
-        };
+        let stalled_at = stall(&completed).await;
         let peak = heap::peak_since(baseline);
         println!(
             "tokio backpressure: {stalled_at} sends of 64 KiB completed before the stall; \
@@ -1117,26 +1118,8 @@ fn sends_to_a_peer_that_never_reads_stop_completing_with_heap_bounded_then_all_a
 #[test]
 fn a_write_half_sending_to_a_peer_that_never_reads_stops_with_heap_bounded_then_all_arrive() {
     bounded_alone(LIMIT, async {
-        const MESSAGE: usize = 64 << 10;
-        const TOTAL: u64 = 400; // 25 MiB: more than the loopback socket buffers hold
         let (listener, addr) = loopback().await;
-        let (start_reading, go) = std::sync::mpsc::channel::<()>();
-        let peer = spawn_thread(move || {
-            let (tcp, rest) = raw_client(addr);
-            go.recv().unwrap();
-            let mut input = Read::chain(rest.as_slice(), &tcp);
-            for i in 0..TOTAL {
-                let frame = read_frame(&mut input).unwrap_or_else(|e| panic!("message {i}: {e}"));
-                assert_eq!((frame.first, frame.payload.len()), (0x82, MESSAGE), "message {i}");
-                assert_eq!(frame.payload[..8], i.to_le_bytes(), "message {i} arrives in order");
-            }
-            let close = read_frame(&mut input).unwrap();
-            assert_eq!(close.first, 0x88);
-            (&tcp).write_all(&encode_frame(0x8, &close.payload, Some([1, 2, 3, 4]))).unwrap();
-            let mut after_close = Vec::new();
-            Read::read_to_end(&mut input, &mut after_close).expect("the server ends the stream");
-            after_close
-        });
+        let (start_reading, peer) = spawn_held_back_reader(addr);
         let (tcp, _) = listener.accept().await.unwrap();
         let ws = wst::accept(tcp).await.unwrap();
         let high_water = ws.connection().config().outgoing_high_water;
@@ -1159,15 +1142,7 @@ fn a_write_half_sending_to_a_peer_that_never_reads_stops_with_heap_bounded_then_
                 writer
             }
         });
-        let stalled_at = loop {
-            let before = completed.load(Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            let after = completed.load(Ordering::SeqCst);
-            assert!(after < TOTAL, "all {TOTAL} sends completed although the peer never reads");
-            if after == before && after > 0 {
-                break after;
-            }
-        };
+        let stalled_at = stall(&completed).await;
         let peak = heap::peak_since(baseline);
         println!(
             "split backpressure: {stalled_at} sends of 64 KiB completed before the stall; \
@@ -1193,8 +1168,6 @@ fn a_write_half_sending_to_a_peer_that_never_reads_stops_with_heap_bounded_then_
 #[test]
 fn a_read_half_left_unread_holds_a_bounded_heap_while_the_peer_waits_then_gets_everything_in_order() {
     bounded_alone(LIMIT, async {
-        const MESSAGE: usize = 64 << 10;
-        const TOTAL: u64 = 400; // 25 MiB: more than the loopback socket buffers hold
         let (listener, addr) = loopback().await;
         let peer = spawn_thread(move || {
             let (mut tcp, _) = raw_client(addr);

@@ -41,6 +41,17 @@ pub struct WebSocket<I, T> {
     stream_ended: bool,
 }
 
+/// A `Stream` item of a message socket (or read half) from what `poll_recv` gave; marks the
+/// stream `ended` after the connection closed or failed, so that it then gives `None`.
+pub(super) fn stream_item(
+    received: Result<Option<Message>, SocketError>,
+    ended: &mut bool,
+) -> Option<Result<Message, SocketError>> {
+    let item = received.transpose();
+    *ended = !matches!(item, Some(Ok(_)));
+    item
+}
+
 /// Queues a message, handing a binary payload over (a clone would cost a shared reference
 /// count, and an allocation for a payload the application built as a `Vec`).
 pub(super) fn queue(conn: &mut Connection, message: Message) -> Result<(), SendError> {
@@ -194,9 +205,8 @@ impl<I: AsyncIo, T: AsyncTimer> futures_core::Stream for WebSocket<I, T> {
         if this.stream_ended {
             return Poll::Ready(None);
         }
-        let item = ready!(this.poll_recv(cx)).transpose();
-        this.stream_ended = !matches!(item, Some(Ok(_)));
-        Poll::Ready(item)
+        let received = ready!(this.poll_recv(cx));
+        Poll::Ready(stream_item(received, &mut this.stream_ended))
     }
 }
 

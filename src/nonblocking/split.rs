@@ -26,7 +26,7 @@ use futures_channel::{mpsc, oneshot};
 use futures_core::Stream;
 
 use super::driver::{AsyncDriver, AsyncIo, AsyncTimer};
-use super::socket::{WebSocket, queue};
+use super::socket::{WebSocket, queue, stream_item};
 use crate::close::{CloseCode, CloseOutcome};
 use crate::error::SendError;
 use crate::message::Message;
@@ -479,9 +479,8 @@ impl<I, T> Stream for ReadHalf<I, T> {
         if this.stream_ended {
             return Poll::Ready(None);
         }
-        let item = ready!(this.poll_recv(cx)).transpose();
-        this.stream_ended = !matches!(item, Some(Ok(_)));
-        Poll::Ready(item)
+        let received = ready!(this.poll_recv(cx));
+        Poll::Ready(stream_item(received, &mut this.stream_ended))
     }
 }
 

@@ -158,3 +158,23 @@ pub fn read_frame(stream: &mut impl Read) -> io::Result<RawFrame> {
     }
     Ok(RawFrame { first: head[0], masked, payload })
 }
+
+/// A raw client for a server that runs with nobody polling it (a split socket's own task):
+/// sends a ping and expects its pong, waits (silent) for the server's keep-alive ping and
+/// answers it, then closes with 1000 and expects the close echo; returns what follows the
+/// echo (nothing, once the server ends the stream). Reads time out after 3 s.
+pub fn ping_await_keep_alive_then_close(addr: SocketAddr) -> Vec<u8> {
+    let (mut tcp, rest) = raw_client(addr);
+    assert!(rest.is_empty());
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(3))).unwrap();
+    tcp.write_all(&encode_frame(0x9, b"are you there", Some([1, 2, 3, 4]))).unwrap();
+    let pong = read_frame(&mut tcp).expect("a pong");
+    assert_eq!((pong.first, pong.payload.as_slice()), (0x8A, &b"are you there"[..]));
+    let ping = read_frame(&mut tcp).expect("a keep-alive ping");
+    assert_eq!(ping.first, 0x89, "a ping, not {:02x}", ping.first);
+    tcp.write_all(&encode_frame(0xA, &ping.payload, Some([5, 6, 7, 8]))).unwrap();
+    tcp.write_all(&encode_frame(0x8, &[0x03, 0xE8], Some([9, 9, 9, 9]))).unwrap();
+    let close = read_frame(&mut tcp).unwrap();
+    assert_eq!((close.first, close.payload.as_slice()), (0x88, &[0x03, 0xE8][..]), "the close echo");
+    read_to_eof(&mut tcp, Vec::new())
+}

@@ -684,6 +684,34 @@ fn reunite_hands_back_unread_messages_in_order_and_refuses_halves_of_two_sockets
     });
 }
 
+#[test]
+fn a_split_socket_whose_peer_resets_the_connection_reports_the_error_and_knows_its_outcome() {
+    bounded(LIMIT, async {
+        let (listener, addr) = raw::loopback();
+        let peer = spawn_thread(move || {
+            // Two messages, then a reset (SO_LINGER 0) instead of a close handshake.
+            let tcp = raw_server_accept(&listener, &[]);
+            (&tcp).write_all(&unmasked_frame(0x1, b"one")).unwrap();
+            (&tcp).write_all(&unmasked_frame(0x1, b"two")).unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+            tcp.set_nonblocking(true).unwrap();
+            tcp
+        });
+        let (mut reader, _writer) = wst::connect(&ws_url(addr, "/")).await.unwrap().split();
+        let tcp = tokio::net::TcpStream::from_std(peer.await).unwrap();
+        tcp.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(tcp);
+        assert_eq!(reader.recv().await.unwrap(), Some(Message::Text("one".into())));
+        assert_eq!(reader.recv().await.unwrap(), Some(Message::Text("two".into())));
+        let error = reader.recv().await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Io, "the reset: {error}");
+        let outcome = reader.close_outcome().expect("the outcome is known with the error");
+        assert!(!outcome.is_clean(), "{outcome:?}");
+        let again = reader.recv().await.unwrap_err();
+        assert_eq!(again.kind(), ErrorKind::Closed, "then the abnormal end: {again}");
+    });
+}
+
 // ------------------------------------------------------------------ cancel safety
 
 /// Message `i` of the cancel-safety series: sizes around the 16 KiB read buffer and well

@@ -108,6 +108,18 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
         self.ending.outcome()
     }
 
+    /// The data still queued once the connection has ended; takes the other events on the way
+    /// (after a transport error, the closed event), so that the outcome is known without
+    /// another poll.
+    pub fn next_final_data(&mut self) -> Option<Data> {
+        while let Some(event) = self.conn.poll_event() {
+            if let Some(data) = self.ending.take(event, &mut self.info) {
+                return Some(data);
+            }
+        }
+        None
+    }
+
     /// The next message or fragment; `Ready(Ok(None))` after a clean close. Answers pings,
     /// completes the close handshake and runs the timers on the way. All state lives in the
     /// driver, so dropping the future that polls this loses nothing.

@@ -308,6 +308,11 @@ impl<I: AsyncIo, T: AsyncTimer> Task<I, T> {
             Stop::Abandoned => return,
             Stop::Reunite(ack) => Some(ack),
             Stop::Ended(result) => {
+                // A transport that failed while the read half was full leaves messages behind.
+                while let Some(data) = self.driver.next_final_data() {
+                    self.deliver(data.into_message());
+                }
+                self.publish();
                 if let Err(error) = result {
                     self.deliver(Err(error));
                 }

@@ -699,7 +699,7 @@ fn a_split_socket_whose_peer_resets_the_connection_reports_the_error_and_knows_i
         });
         let (mut reader, _writer) = wst::connect(&ws_url(addr, "/")).await.unwrap().split();
         let tcp = tokio::net::TcpStream::from_std(peer.await).unwrap();
-        tcp.set_linger(Some(Duration::ZERO)).unwrap();
+        tcp.set_zero_linger().unwrap();
         drop(tcp);
         assert_eq!(reader.recv().await.unwrap(), Some(Message::Text("one".into())));
         assert_eq!(reader.recv().await.unwrap(), Some(Message::Text("two".into())));

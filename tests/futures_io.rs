@@ -12,7 +12,7 @@
 mod support;
 
 use std::future::Future;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -811,27 +811,10 @@ fn stream_socket_moves_256_mib_through_async_read_and_write_with_heap_bounded_by
 fn sends_to_a_peer_that_never_reads_stop_completing_with_heap_bounded_then_all_arrive_once_it_reads() {
     let rt = Rt::AsyncStd;
     bounded_alone(rt, LIMIT, async {
-        const MESSAGE: usize = 64 << 10;
-        const TOTAL: u64 = 400; // 25 MiB: more than the loopback socket buffers hold
+        const MESSAGE: usize = BACKPRESSURE_MESSAGE;
+        const TOTAL: u64 = BACKPRESSURE_TOTAL;
         let (listener, addr) = loopback().await;
-        let (start_reading, go) = std::sync::mpsc::channel::<()>();
-        let peer = spawn_thread(move || {
-            let (tcp, rest) = raw_client(addr);
-            go.recv().unwrap();
-            // Frames may have come in the same read as the 101.
-            let mut input = Read::chain(rest.as_slice(), &tcp);
-            for i in 0..TOTAL {
-                let frame = read_frame(&mut input).unwrap_or_else(|e| panic!("message {i}: {e}"));
-                assert_eq!((frame.first, frame.payload.len()), (0x82, MESSAGE), "message {i}");
-                assert_eq!(frame.payload[..8], i.to_le_bytes(), "message {i} arrives in order");
-            }
-            let close = read_frame(&mut input).unwrap();
-            assert_eq!(close.first, 0x88);
-            (&tcp).write_all(&encode_frame(0x8, &close.payload, Some([1, 2, 3, 4]))).unwrap();
-            let mut after_close = Vec::new();
-            Read::read_to_end(&mut input, &mut after_close).expect("the server ends the stream");
-            after_close
-        });
+        let (start_reading, peer) = spawn_held_back_reader(addr);
         let (tcp, _) = listener.accept().await.unwrap();
         let mut ws = wsf::accept(tcp).await.unwrap();
         let high_water = ws.connection().config().outgoing_high_water;

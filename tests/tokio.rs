@@ -1053,35 +1053,8 @@ fn next_message_cancelled_by_a_short_timer_over_and_over_never_skips_into_the_ne
 
 // ------------------------------------------------------------------ backpressure
 
-/// Messages of the backpressure tests: 400 of 64 KiB (25 MiB, more than the loopback socket
-/// buffers hold), each numbered in its first 8 bytes.
-const MESSAGE: usize = 64 << 10;
-const TOTAL: u64 = 400;
-
-/// A raw client that reads nothing until told to, then checks the `TOTAL` numbered messages in
-/// order, answers the close, and returns what follows it (nothing, once the server ends the
-/// stream).
-fn spawn_held_back_reader(addr: SocketAddr) -> (std::sync::mpsc::Sender<()>, Joined<Vec<u8>>) {
-    let (start_reading, go) = std::sync::mpsc::channel::<()>();
-    let peer = spawn_thread(move || {
-        let (tcp, rest) = raw_client(addr);
-        go.recv().unwrap();
-        // Frames may have come in the same read as the 101.
-        let mut input = Read::chain(rest.as_slice(), &tcp);
-        for i in 0..TOTAL {
-            let frame = read_frame(&mut input).unwrap_or_else(|e| panic!("message {i}: {e}"));
-            assert_eq!((frame.first, frame.payload.len()), (0x82, MESSAGE), "message {i}");
-            assert_eq!(frame.payload[..8], i.to_le_bytes(), "message {i} arrives in order");
-        }
-        let close = read_frame(&mut input).unwrap();
-        assert_eq!(close.first, 0x88);
-        (&tcp).write_all(&encode_frame(0x8, &close.payload, Some([1, 2, 3, 4]))).unwrap();
-        let mut after_close = Vec::new();
-        Read::read_to_end(&mut input, &mut after_close).expect("the server ends the stream");
-        after_close
-    });
-    (start_reading, peer)
-}
+const MESSAGE: usize = BACKPRESSURE_MESSAGE;
+const TOTAL: u64 = BACKPRESSURE_TOTAL;
 
 /// Waits until sends stop completing (no progress for 300 ms, the socket buffers full) and
 /// returns how many completed; fails if all did although the peer never reads.

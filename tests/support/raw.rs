@@ -2,6 +2,7 @@
 //! by hand, written independently of the crate so tests can misbehave on purpose (never read,
 //! never answer a ping, pace their writes, send what a peer must not).
 
+use super::joined::{Joined, spawn_thread};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
@@ -177,4 +178,34 @@ pub fn ping_await_keep_alive_then_close(addr: SocketAddr) -> Vec<u8> {
     let close = read_frame(&mut tcp).unwrap();
     assert_eq!((close.first, close.payload.as_slice()), (0x88, &[0x03, 0xE8][..]), "the close echo");
     read_to_eof(&mut tcp, Vec::new())
+}
+
+/// Messages of the backpressure tests: 400 of 64 KiB (25 MiB, more than the loopback socket
+/// buffers hold), each numbered in its first 8 bytes.
+pub const BACKPRESSURE_MESSAGE: usize = 64 << 10;
+pub const BACKPRESSURE_TOTAL: u64 = 400;
+
+/// A raw client that reads nothing until told to, then checks the [`BACKPRESSURE_TOTAL`]
+/// numbered messages in order, answers the close, and returns what follows it (nothing, once
+/// the server ends the stream).
+pub fn spawn_held_back_reader(addr: SocketAddr) -> (std::sync::mpsc::Sender<()>, Joined<Vec<u8>>) {
+    let (start_reading, go) = std::sync::mpsc::channel::<()>();
+    let peer = spawn_thread(move || {
+        let (tcp, rest) = raw_client(addr);
+        go.recv().unwrap();
+        // Frames may have come in the same read as the 101.
+        let mut input = Read::chain(rest.as_slice(), &tcp);
+        for i in 0..BACKPRESSURE_TOTAL {
+            let frame = read_frame(&mut input).unwrap_or_else(|e| panic!("message {i}: {e}"));
+            assert_eq!((frame.first, frame.payload.len()), (0x82, BACKPRESSURE_MESSAGE), "message {i}");
+            assert_eq!(frame.payload[..8], i.to_le_bytes(), "message {i} arrives in order");
+        }
+        let close = read_frame(&mut input).unwrap();
+        assert_eq!(close.first, 0x88);
+        (&tcp).write_all(&encode_frame(0x8, &close.payload, Some([1, 2, 3, 4]))).unwrap();
+        let mut after_close = Vec::new();
+        Read::read_to_end(&mut input, &mut after_close).expect("the server ends the stream");
+        after_close
+    });
+    (start_reading, peer)
 }

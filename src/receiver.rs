@@ -10,7 +10,7 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use crate::config::{Config, Delivery};
 use crate::error::Error;
-use crate::frame::{FrameHeader, HeaderRules, OpCode};
+use crate::frame::{FrameHeader, HeaderRules, MAX_HEADER_LEN, OpCode};
 use crate::mask::apply_mask;
 use crate::message::{DataKind, Event, EventRef, Fragment, Message, Utf8Bytes};
 use crate::utf8::Utf8Validator;
@@ -41,46 +41,10 @@ struct Partial {
     /// Payload bytes of the message so far.
     size: u64,
     frames: usize,
-    /// Messages mode: the payload of the finished frames.
-    assembled: Assembled,
     /// Fragments mode: no piece handed out yet.
     first: bool,
     /// Fragments mode: the start of a character split across frames, held back (at most 3 bytes).
     held: Vec<u8>,
-}
-
-#[derive(Debug, Default)]
-enum Assembled {
-    #[default]
-    Empty,
-    One(Bytes),
-    Many(BytesMut),
-}
-
-impl Assembled {
-    fn push(&mut self, payload: Bytes) {
-        *self = match std::mem::take(self) {
-            Self::Empty => Self::One(payload),
-            Self::One(first) => {
-                let mut all = BytesMut::with_capacity(first.len() + payload.len());
-                all.extend_from_slice(&first);
-                all.extend_from_slice(&payload);
-                Self::Many(all)
-            }
-            Self::Many(mut all) => {
-                all.extend_from_slice(&payload);
-                Self::Many(all)
-            }
-        }
-    }
-
-    fn into_bytes(self) -> Bytes {
-        match self {
-            Self::Empty => Bytes::new(),
-            Self::One(bytes) => bytes,
-            Self::Many(all) => all.freeze(),
-        }
-    }
 }
 
 /// The receive half of a connection.
@@ -94,12 +58,26 @@ pub(crate) struct Receiver {
     max_fragments: usize,
     frame: Option<Frame>,
     partial: Option<Partial>,
+    /// Messages mode: the payload of the message in progress so far, unmasked and checked, at
+    /// the front of `buf`. A fragmented message is assembled in place: each frame's payload is
+    /// moved down over the headers (and any control frames) before it, while it is still in
+    /// cache from the read, so the whole message is handed out without another copy.
+    front: usize,
+    /// Messages mode: consumed bytes (headers, control frames) between [`Self::front`] and
+    /// what is still to decode. Only while `front` is not empty (otherwise consumed bytes are
+    /// dropped from the buffer), and closed whenever decoding stops for more input.
+    gap: usize,
     /// How many bytes at the front of `buf` were there after the last [`Self::next`] loop;
     /// anything beyond arrived since.
     seen: usize,
     /// The bytes at the front of `buf` of the message [`Self::lend_small_message`] lent out,
     /// consumed by the next call that touches the buffer.
     lent: Option<Lent>,
+    /// The capacity `buf` had when the last message was split off it (0 after a copied one):
+    /// once the application drops that message, the next read that needs room takes the whole
+    /// allocation back rather than growing a new one (and copying into it) for the next large
+    /// message.
+    reclaim: usize,
     /// `buf` was given back by [`Self::release_if_empty`]: the next read allocates a new one
     /// of the size it asks for, rather than growing the empty one.
     released: bool,
@@ -149,8 +127,11 @@ impl Receiver {
             max_fragments: config.max_fragments,
             frame: None,
             partial: None,
+            front: 0,
+            gap: 0,
             seen: 0,
             lent: None,
+            reclaim: 0,
             released: false,
         }
     }
@@ -172,7 +153,30 @@ impl Receiver {
     /// Appends received bytes; call [`Self::next`] until it gives `Ok(None)`.
     pub fn extend(&mut self, bytes: &[u8]) {
         self.return_lent();
+        self.make_room(bytes.len());
         self.buf.extend_from_slice(bytes);
+    }
+
+    /// Makes room in the buffer for `additional` more bytes. It grows by doubling, except while
+    /// a message is assembled in it: then it never grows past what the message may still need
+    /// (the limit, a header and what follows the message in the buffer), and goes straight
+    /// there once one more doubling would not stay below that. Growing copies what is
+    /// buffered, so a message at the limit costs at most 1.5 times what it may need.
+    fn make_room(&mut self, additional: usize) {
+        let len = self.buf.len();
+        if self.buf.capacity() - len >= additional {
+            return;
+        }
+        let after_message = len - self.front + additional + MAX_HEADER_LEN;
+        let most =
+            usize::try_from(self.max_message).map_or(usize::MAX, |max| max.saturating_add(after_message));
+        if self.front == 0 || self.buf.capacity().saturating_mul(4) <= most {
+            self.buf.reserve(additional);
+            return;
+        }
+        let mut grown = BytesMut::with_capacity(most.max(len + additional));
+        grown.extend_from_slice(&self.buf);
+        self.buf = grown;
     }
 
     /// The receive buffer with room for `size` more bytes, to read into, and the room. When
@@ -183,19 +187,26 @@ impl Receiver {
         self.return_lent();
         let mut want = size;
         if let (Some(frame), Delivery::Messages) = (&self.frame, self.delivery) {
-            let arrived = self.buf.len() as u64;
-            if arrived >= frame.header.payload_len >> RESERVE_WHOLE_FRAME_SHIFT {
-                let rest = frame.header.payload_len.saturating_sub(arrived);
+            // `done` counts what arrived of the frame (less, when decoding stopped early for an
+            // event: then the room asked for is merely larger than needed).
+            if frame.done >= frame.header.payload_len >> RESERVE_WHOLE_FRAME_SHIFT {
+                let rest = frame.header.payload_len - frame.done;
                 want = usize::try_from(rest).unwrap_or(usize::MAX).max(1);
             }
         }
-        if self.buf.capacity() - self.buf.len() < want {
-            if self.released && self.buf.is_empty() {
-                // A new allocation costs far less than growing the empty buffer.
-                self.buf = BytesMut::with_capacity(want);
-            } else {
-                self.buf.reserve(want);
-            }
+        // At the first read after a message was split off, while little is buffered: once the
+        // application dropped that message, its whole allocation is ours again.
+        let whole = std::mem::take(&mut self.reclaim).saturating_sub(self.buf.len());
+        if whole > self.buf.capacity() - self.buf.len() {
+            // Refused while the application still holds the message: the buffer then grows
+            // as usual.
+            let _ = self.buf.try_reclaim(whole);
+        }
+        if self.released && self.buf.is_empty() && self.buf.capacity() < want {
+            // A new allocation costs far less than growing the empty buffer.
+            self.buf = BytesMut::with_capacity(want);
+        } else {
+            self.make_room(want);
         }
         self.released = false;
         // A reader that needs the room zeroed first gets at most `size` of it.
@@ -214,7 +225,7 @@ impl Receiver {
     /// [`KEPT_WHEN_EMPTY`] (bytes that piled up while events were not popped) is given back.
     pub fn settle(&mut self) {
         self.return_lent();
-        if self.buf.is_empty() && self.buf.capacity() > KEPT_WHEN_EMPTY {
+        if self.buf.is_empty() && self.buf.capacity() > KEPT_WHEN_EMPTY && self.reclaim == 0 {
             self.buf = BytesMut::new();
         }
         self.seen = self.buf.len();
@@ -240,19 +251,50 @@ impl Receiver {
         if self.buf.is_empty() && self.buf.capacity() != 0 {
             self.buf = BytesMut::new();
             self.seen = 0;
+            self.reclaim = 0;
             self.released = true;
         }
     }
 
     /// Bytes received and not yet handed out.
     pub fn buffered(&self) -> usize {
-        self.buf.len() - self.lent_len()
-            + self.partial.as_ref().map_or(0, |p| p.held.len() + p.assembled_len())
+        self.buf.len() - self.lent_len() - self.gap + self.partial.as_ref().map_or(0, |p| p.held.len())
     }
 
     /// Drops everything buffered (after the connection ended).
     pub fn clear(&mut self) {
-        *self = Self { buf: BytesMut::new(), frame: None, partial: None, seen: 0, lent: None, ..*self };
+        *self = Self {
+            buf: BytesMut::new(),
+            frame: None,
+            partial: None,
+            front: 0,
+            gap: 0,
+            seen: 0,
+            lent: None,
+            reclaim: 0,
+            ..*self
+        };
+    }
+
+    /// Consumes `len` bytes at the decoding position: dropped from the buffer, or added to the
+    /// gap while a message is assembled in front of them.
+    fn consume(&mut self, len: usize) {
+        if self.front == 0 {
+            self.buf.advance(len);
+        } else {
+            self.gap += len;
+        }
+    }
+
+    /// Closes the gap: what is still to decode (an incomplete header or control frame) moves
+    /// down to the end of the assembled payload.
+    fn close_gap(&mut self) {
+        if self.gap != 0 {
+            let at = self.front + self.gap;
+            self.buf.copy_within(at.., self.front);
+            self.buf.truncate(self.buf.len() - self.gap);
+            self.gap = 0;
+        }
     }
 
     /// The first `len` bytes of the buffer as their own `Bytes`.
@@ -262,6 +304,7 @@ impl Receiver {
             self.buf.advance(len);
             payload
         } else {
+            self.reclaim = self.buf.capacity();
             self.buf.split_to(len).freeze()
         }
     }
@@ -277,25 +320,30 @@ impl Receiver {
             let frame = match &mut self.frame {
                 Some(frame) => frame,
                 None => {
-                    let Some((header, len)) = FrameHeader::decode(&self.buf, self.rules)? else {
+                    let at = self.front + self.gap;
+                    let Some((header, len)) = FrameHeader::decode(&self.buf[at..], self.rules)? else {
+                        self.close_gap();
                         return Ok(None);
                     };
                     self.check_sequence(&header)?;
-                    self.buf.advance(len);
+                    self.consume(len);
                     self.frame.insert(Frame { header, done: 0 })
                 }
             };
             let header = frame.header;
             if header.opcode.is_control() {
                 let len = header.payload_len as usize;
-                if self.buf.len() < len {
+                let at = self.front + self.gap;
+                let Some(payload) = self.buf.get_mut(at..at + len) else {
+                    self.close_gap();
                     return Ok(None);
-                }
+                };
                 if let Some(key) = header.mask {
-                    apply_mask(&mut self.buf[..len], key, 0);
+                    apply_mask(payload, key, 0);
                 }
+                let payload = Bytes::copy_from_slice(payload);
                 self.frame = None;
-                let payload = self.take_payload(len);
+                self.consume(len);
                 return Ok(Some(match header.opcode {
                     OpCode::Ping => Incoming::Ping(payload),
                     OpCode::Pong => Incoming::Pong(payload),
@@ -309,7 +357,10 @@ impl Receiver {
             match found {
                 Step::Emit(incoming) => return Ok(Some(incoming)),
                 Step::Continue => {}
-                Step::NeedMore => return Ok(None),
+                Step::NeedMore => {
+                    self.close_gap();
+                    return Ok(None);
+                }
             }
         }
     }
@@ -447,47 +498,46 @@ impl Receiver {
         Ok(())
     }
 
-    /// Unmasks and checks the frame bytes that arrived since the last call, in place. `kept`
-    /// is how many already-checked payload bytes are still at the front of the buffer.
-    /// Returns how many payload bytes of the frame are now in the buffer, all checked.
-    fn take_in(&mut self, kept: usize) -> Result<usize, Error> {
+    /// Takes in the frame's payload bytes that arrived since the last call: unmasks and checks
+    /// them and moves them down over the gap, to the end of [`Self::front`]. Returns how many.
+    fn take_in(&mut self) -> Result<usize, Error> {
         let (Some(frame), Some(partial)) = (&mut self.frame, &mut self.partial) else {
             return Ok(0);
         };
-        let start = frame.done - kept as u64;
-        let left = frame.header.payload_len - start;
-        let in_frame = usize::try_from(left).map_or(self.buf.len(), |left| left.min(self.buf.len()));
-        let fresh = &mut self.buf[kept..in_frame];
+        let at = self.front + self.gap;
+        let left = frame.header.payload_len - frame.done;
+        let arrived = self.buf.len() - at;
+        let fresh = usize::try_from(left).map_or(arrived, |left| left.min(arrived));
         if let Some(key) = frame.header.mask {
-            apply_mask(fresh, key, (frame.done & 3) as usize);
+            apply_mask(&mut self.buf[at..at + fresh], key, (frame.done & 3) as usize);
+        }
+        if self.gap != 0 {
+            self.buf.copy_within(at..at + fresh, self.front);
         }
         if partial.kind == DataKind::Text {
-            partial.utf8.feed(fresh).map_err(|_| Error::InvalidUtf8)?;
+            partial.utf8.feed(&self.buf[self.front..self.front + fresh]).map_err(|_| Error::InvalidUtf8)?;
         }
-        frame.done = start + in_frame as u64;
-        Ok(in_frame)
+        frame.done += fresh as u64;
+        Ok(fresh)
     }
 
-    /// Messages mode: leave the frame's payload in the buffer until it is whole, then move it
-    /// to the message (without copying when the message is one frame).
+    /// Messages mode: leave the payload in the buffer, assembled at its front, until the
+    /// message is whole, then hand it out (without copying when it is large).
     fn take_message_bytes(&mut self) -> Result<Step, Error> {
-        // In messages mode every checked byte of the frame is still in the buffer.
-        let kept = self.frame.as_ref().map_or(0, |f| f.done as usize);
-        let in_buffer = self.take_in(kept)?;
+        self.front += self.take_in()?;
         let Some(frame) = &self.frame else { return Ok(Step::Continue) };
         if frame.done < frame.header.payload_len {
             return Ok(Step::NeedMore);
         }
         let fin = frame.header.fin;
-        let payload = self.take_payload(in_buffer);
         self.frame = None;
-        let Some(partial) = &mut self.partial else { return Ok(Step::Continue) };
-        partial.assembled.push(payload);
         if !fin {
             return Ok(Step::Continue);
         }
         let Some(mut partial) = self.partial.take() else { return Ok(Step::Continue) };
-        let data = std::mem::take(&mut partial.assembled).into_bytes();
+        let len = std::mem::take(&mut self.front);
+        let data = self.take_payload(len);
+        self.buf.advance(std::mem::take(&mut self.gap));
         Ok(Step::Emit(Incoming::Message(match partial.kind {
             DataKind::Binary => Message::Binary(data),
             DataKind::Text => {
@@ -499,7 +549,7 @@ impl Receiver {
 
     /// Fragments mode: hand out whatever payload has arrived, text cut at a character boundary.
     fn take_fragment_bytes(&mut self) -> Result<Step, Error> {
-        let available = self.take_in(0)?;
+        let available = self.take_in()?;
         let (Some(frame), Some(partial)) = (&self.frame, &mut self.partial) else {
             return Ok(Step::Continue);
         };
@@ -562,23 +612,7 @@ enum Step {
 
 impl Partial {
     fn new(kind: DataKind) -> Self {
-        Self {
-            kind,
-            utf8: Utf8Validator::new(),
-            size: 0,
-            frames: 0,
-            assembled: Assembled::Empty,
-            first: true,
-            held: Vec::new(),
-        }
-    }
-
-    fn assembled_len(&self) -> usize {
-        match &self.assembled {
-            Assembled::Empty => 0,
-            Assembled::One(bytes) => bytes.len(),
-            Assembled::Many(all) => all.len(),
-        }
+        Self { kind, utf8: Utf8Validator::new(), size: 0, frames: 0, first: true, held: Vec::new() }
     }
 }
 

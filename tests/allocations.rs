@@ -79,6 +79,39 @@ fn a_large_received_message_is_split_off_the_receive_buffer_without_copying() {
 }
 
 #[test]
+fn fragmented_messages_are_assembled_in_the_receive_buffer_and_its_allocation_reused() {
+    // 200 messages of 256 KiB in 16 frames each, dropped as they arrive: each is assembled in
+    // place and split off the receive buffer, which takes the allocation back at the next
+    // read. Only the first message grows the buffer.
+    let fragments = 16;
+    let piece = "a".repeat(16 << 10);
+    let mut one = RawFrame::text(piece.as_str()).fin(false).client();
+    for i in 1..fragments {
+        one.extend(RawFrame::cont(piece.as_str()).fin(i == fragments - 1).client());
+    }
+    let count = 200;
+    let wire = one.repeat(count);
+    let config = Config::default().max_message_size(1 << 20);
+    let now = Instant::now();
+    let mut server = Connection::new(Role::Server, config, now);
+    let probe = HeapProbe::this_thread();
+    let mut messages = 0;
+    for chunk in wire.chunks(64 << 10) {
+        server.receive_buffer(chunk.len()).put_slice(chunk);
+        server.receive_buffered(now).expect("valid frames");
+        while let Some(event) = server.poll_event() {
+            let Event::Message(Message::Text(text)) = event else { panic!("unexpected {event:?}") };
+            assert_eq!(text.len(), fragments * piece.len());
+            messages += 1;
+        }
+    }
+    assert_eq!(messages, count);
+    let allocations = probe.allocations();
+    eprintln!("{count} fragmented messages of 256 KiB, 64 KiB reads: {allocations} allocations");
+    assert!(allocations <= 16, "{allocations} allocations for {count} messages");
+}
+
+#[test]
 fn a_server_sends_without_allocating_per_message() {
     use bytes::{Buf, Bytes};
     let now = Instant::now();

@@ -6,7 +6,7 @@ mod common;
 use std::time::Instant;
 
 use common::*;
-use wsproto::{Config, Connection, DataKind, Delivery, Error, Event, Role, SendError};
+use wsproto::{Config, Connection, DataKind, Delivery, Error, Event, Message, Role, SendError};
 
 // ---------------------------------------------------------------- receiving
 
@@ -70,6 +70,72 @@ fn control_frame_between_fragments_is_answered_before_the_message_ends() {
 }
 
 // RFC 6455 §5.4: a continuation frame belongs to a message that was started.
+/// Large fragmented messages (assembled in place in the receive buffer, and handed out without
+/// a copy) with pings between their frames: a stream of them and the messages it must give.
+fn large_fragmented_stream(seed: u64) -> (Vec<u8>, Vec<Message>) {
+    let mut rng = TestRng::new(seed);
+    let mut frames = Vec::new();
+    let mut expected = Vec::new();
+    for m in 0..6 {
+        let len = 600 + rng.below(40_000);
+        let kind = if m % 2 == 0 { DataKind::Text } else { DataKind::Binary };
+        let data: Vec<u8> = match kind {
+            // 11 bytes of one- to four-byte characters; the cuts split characters too.
+            DataKind::Text => "añ€😀z".repeat(len / 11 + 1).into_bytes(),
+            DataKind::Binary => (0..len).map(|i| (i * 7 + m) as u8).collect(),
+        };
+        let mut cuts: Vec<usize> = (0..1 + rng.below(8)).map(|_| rng.below(data.len() + 1)).collect();
+        cuts.sort_unstable();
+        let mut start = 0;
+        for (i, &cut) in cuts.iter().chain([&data.len()]).enumerate() {
+            let piece = &data[start..cut];
+            let frame = match (i, kind) {
+                (0, DataKind::Text) => RawFrame::text(piece),
+                (0, DataKind::Binary) => RawFrame::binary(piece),
+                _ => RawFrame::cont(piece),
+            };
+            frames.push(frame.fin(cut == data.len() && i == cuts.len()));
+            if rng.below(2) == 0 {
+                frames.push(RawFrame::ping(vec![i as u8; rng.below(126)]));
+            }
+            start = cut;
+        }
+        expected.push(message(kind, data));
+    }
+    (client_stream(&frames), expected)
+}
+
+#[test]
+fn large_fragmented_messages_arrive_whole_whether_the_application_keeps_them_or_drops_them() {
+    for seed in 1..=4 {
+        let (input, expected) = large_fragmented_stream(seed);
+        // Kept: every message is held until the end, while later ones are assembled.
+        for_each_split(|split| {
+            let now = Instant::now();
+            let mut server = server(now);
+            let got = feed(&mut server, now, &input, split).unwrap();
+            assert_eq!(messages(&got), expected, "seed {seed}");
+        });
+        // Dropped: each message is checked and dropped before the next read, so the receive
+        // buffer takes its allocation back; reads go straight into the receive buffer.
+        for read in [1, 700, 4096, 64 << 10] {
+            let now = Instant::now();
+            let mut server = server(now);
+            let mut next = expected.iter();
+            for chunk in input.chunks(read) {
+                bytes::BufMut::put_slice(&mut server.receive_buffer(chunk.len()), chunk);
+                server.receive_buffered(now).unwrap();
+                while let Some(event) = server.poll_event() {
+                    if let Event::Message(m) = event {
+                        assert_eq!(Some(&m), next.next(), "seed {seed}, reads of {read}");
+                    }
+                }
+            }
+            assert_eq!(next.next(), None, "seed {seed}, reads of {read}");
+        }
+    }
+}
+
 #[test]
 fn continuation_without_a_started_message_fails_with_1002() {
     for_each_split(|split| {

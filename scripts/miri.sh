@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the `unsafe` code (masking, the receive buffer's `BufMut`) and the UTF-8 validator under
-# Miri.
+# Runs the `unsafe` code (masking, the receive buffer's `BufMut`, the small-frame writer's
+# `set_len`) and the UTF-8 validator under Miri.
 #
 #   scripts/miri.sh            x86_64 (all kernels: SSE2, AVX2, AVX-512) + aarch64 (NEON)
 #                              + s390x (big-endian word loop)
@@ -28,12 +28,12 @@ fi
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
 host_target="$(rustc +nightly -vV | sed -n 's/^host: //p')"
 
-echo "== miri: mask + receive_buffer + utf8 on $host_target"
+echo "== miri: mask + receive_buffer + utf8 + the small-frame writer on $host_target"
 if [[ "$host_target" == x86_64-* ]]; then
     RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+avx2,+avx512f" \
-        cargo +nightly miri test --lib --target "$host_target" -- mask:: receive_buffer:: utf8::
+        cargo +nightly miri test --lib --target "$host_target" -- mask:: receive_buffer:: utf8:: outgoing::tests::masked_frames
 else
-    cargo +nightly miri test --lib --target "$host_target" -- mask:: receive_buffer:: utf8::
+    cargo +nightly miri test --lib --target "$host_target" -- mask:: receive_buffer:: utf8:: outgoing::tests::masked_frames
 fi
 
 if [[ "${MIRI_XARCH:-1}" != 0 ]]; then

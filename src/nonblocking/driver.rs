@@ -70,10 +70,11 @@ pub trait AsyncTimer: Unpin + Send + Sealed {
     fn spawn(task: impl Future<Output = ()> + Send + 'static);
 }
 
-/// How much a read asks for after a read that brought less. The receive buffer is given back
-/// at every wait, so the read after one allocates it again: at this size, which common
-/// allocators serve from a per-thread cache, where a full [`AsyncIo::read_size`] costs several
-/// times more to allocate and free. A read that fills it is followed by full-size reads.
+/// How much a read asks for after a read that brought less. A receive buffer of at most this
+/// capacity is kept while the connection waits, for the next read (a peer that sends little
+/// per wait would otherwise cost an allocation and a free per message); a larger one is given
+/// back, and the read after allocates it again at this size, which common allocators serve
+/// from a per-thread cache. A read that fills it is followed by full-size reads.
 const SMALL_READ: usize = 1 << 10;
 
 /// The connection, its transport and its timer.
@@ -138,14 +139,20 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
                 return Poll::Ready(self.ending.result().map(|()| None));
             }
             let size = if self.small_reads { SMALL_READ } else { self.io.read_size() };
-            let read = self.io.poll_read_into(cx, &mut self.conn.receive_buffer(size));
+            let mut buf = self.conn.receive_buffer(size);
+            let small_buffer = buf.capacity() <= SMALL_READ;
+            let read = self.io.poll_read_into(cx, &mut buf);
             let Poll::Ready(read) = read else {
                 // About to wait: for the next byte, or for the connection's next deadline.
                 if self.poll_timer(cx).is_ready() {
                     continue;
                 }
-                // An idle connection keeps no empty buffers.
-                self.conn.release_buffers();
+                // An idle connection keeps no empty buffers but a small receive buffer.
+                if small_buffer {
+                    self.conn.release_queues();
+                } else {
+                    self.conn.release_buffers();
+                }
                 return Poll::Pending;
             };
             match read {

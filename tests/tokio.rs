@@ -1256,9 +1256,13 @@ fn keep_alive_fails_a_silent_peer_when_recv_is_first_polled_with_the_task_budget
         let mut ws = wst::accept_with(tcp, &options(config), |_| async { Ok(Accept::new()) }).await.unwrap();
         // The first wait arms the timer while tokio's cooperative budget is spent, so that the
         // timer's first poll is refused; the wake-ups after it must still register the timer.
-        while tokio::task::coop::has_budget_remaining() {
+        for _ in 0..1_000 {
+            if !tokio::task::coop::has_budget_remaining() {
+                break;
+            }
             tokio::task::coop::consume_budget().await;
         }
+        assert!(!tokio::task::coop::has_budget_remaining(), "the budget is spent");
         let error = ws.recv().await.unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Closed, "{error}");
         assert_eq!(ws.close_outcome().map(|o| o.cause.clone()), Some(CloseCause::KeepAliveTimeout));

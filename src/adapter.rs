@@ -80,10 +80,11 @@ impl Ending {
         }
     }
 
-    /// Takes in `n` bytes read into the connection's receive buffer at `now`.
+    /// Takes in `n` bytes read into the connection's receive buffer at `now`, for events to be
+    /// popped next.
     pub fn receive_buffered(&mut self, conn: &mut Connection, n: usize, now: Instant, info: &mut Info) {
         info.bytes_read += n as u64;
-        if let Err(error) = conn.receive_buffered(now) {
+        if let Err(error) = conn.receive_buffered_to_pop(now) {
             self.error = Some(error);
         }
     }

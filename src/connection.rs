@@ -249,6 +249,20 @@ impl Connection {
     /// call, exactly as [`receive`](Self::receive) takes in its argument (same events, same
     /// errors).
     pub fn receive_buffered(&mut self, now: Instant) -> Result<(), Error> {
+        self.take_in_buffered(now, Until::Event)
+    }
+
+    /// [`receive_buffered`](Self::receive_buffered) for an adapter, which pops owned events
+    /// next: a whole small message at the front is copied out into its event at once, rather
+    /// than left in the buffer to be lent, found there, and copied out when popped.
+    pub(crate) fn receive_buffered_to_pop(&mut self, now: Instant) -> Result<(), Error> {
+        self.take_in_buffered(now, Until::Popped)
+    }
+
+    /// Takes in the bytes written to the receive buffer, decoding `until`. Always inlined:
+    /// the two callers are its only body.
+    #[inline(always)]
+    fn take_in_buffered(&mut self, now: Instant, until: Until) -> Result<(), Error> {
         self.now = now;
         let fresh = self.receiver.take_fresh();
         if !self.is_receiving()? {
@@ -259,7 +273,7 @@ impl Connection {
         if fresh != 0 {
             self.on_peer_activity(now);
         }
-        self.decode(Until::Event, false);
+        self.decode(until, false);
         self.error.map_or(Ok(()), Err)
     }
 
@@ -271,6 +285,12 @@ impl Connection {
     /// nothing to give back.
     pub fn release_buffers(&mut self) {
         self.receiver.release_if_empty();
+        self.release_queues();
+    }
+
+    /// [`release_buffers`](Self::release_buffers) without the receive buffer: for an adapter
+    /// that keeps a small one, which the next read would otherwise allocate again.
+    pub(crate) fn release_queues(&mut self) {
         self.sender.outgoing().release_if_empty();
         if self.events.is_empty() && self.events.capacity() > EVENTS_KEPT {
             self.events = VecDeque::new();

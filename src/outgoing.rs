@@ -51,7 +51,10 @@ const OPEN: usize = usize::MAX;
 /// ```
 #[derive(Debug, Default)]
 pub struct Outgoing {
-    /// The queue in order: runs of `packed` and payloads kept as they are.
+    /// The queue in order: runs of `packed` and payloads kept as they are. A queue written to
+    /// the end that was one packed run keeps that run, open and empty, for the next frames
+    /// (so that a small exchange neither pushes nor pops a segment); every other segment
+    /// holds at least one byte.
     segments: VecDeque<Segment>,
     /// Small frames and headers, copied in; `packed[read..]` is not yet written. Cleared (its
     /// allocation kept) whenever all of it has been written.
@@ -96,7 +99,7 @@ impl Outgoing {
     /// again each time.
     pub(crate) fn release_if_empty(&mut self) {
         let large = self.packed.capacity() > KEPT_PACKED || self.segments.capacity() > KEPT_SEGMENTS;
-        if self.segments.is_empty() && large {
+        if self.len == 0 && large {
             *self = Self::default();
         }
     }
@@ -288,9 +291,12 @@ impl Outgoing {
         }
     }
 
-    /// Before a segment of its own is queued: the open packed run, if any, ends here.
+    /// Before a segment of its own is queued: the open packed run, if any, ends here; an
+    /// empty one (kept after everything was written) is dropped, as no segment is empty.
     fn close_packed_run(&mut self) {
-        if let Some(Segment::Packed(end)) = self.segments.back_mut().filter(|_| self.run_open) {
+        if self.run_open && self.len == 0 {
+            self.segments.clear();
+        } else if let Some(Segment::Packed(end)) = self.segments.back_mut().filter(|_| self.run_open) {
             *end = self.packed.len();
         }
         self.run_open = false;
@@ -305,20 +311,11 @@ impl Outgoing {
     }
 }
 
-impl Buf for Outgoing {
-    fn remaining(&self) -> usize {
-        self.len
-    }
-
-    fn chunk(&self) -> &[u8] {
-        match self.segments.front() {
-            Some(front) => self.slice(front, self.read),
-            None => &[],
-        }
-    }
-
-    fn advance(&mut self, mut cnt: usize) {
-        assert!(cnt <= self.len, "advance past the end of Outgoing: {cnt} > {}", self.len);
+impl Outgoing {
+    /// [`Buf::advance`] through the segments, popping those written. Never inlined, so that
+    /// `advance` stays a few instructions in the common case.
+    #[inline(never)]
+    fn advance_segments(&mut self, mut cnt: usize) {
         self.len -= cnt;
         while cnt > 0 {
             let Some(front) = self.segments.front_mut() else { return };
@@ -348,6 +345,33 @@ impl Buf for Outgoing {
             self.packed.clear();
             self.read = 0;
         }
+    }
+}
+
+impl Buf for Outgoing {
+    fn remaining(&self) -> usize {
+        self.len
+    }
+
+    fn chunk(&self) -> &[u8] {
+        match self.segments.front() {
+            Some(front) => self.slice(front, self.read),
+            None => &[],
+        }
+    }
+
+    fn advance(&mut self, cnt: usize) {
+        assert!(cnt <= self.len, "advance past the end of Outgoing: {cnt} > {}", self.len);
+        if cnt == self.len && self.run_open && self.segments.len() == 1 {
+            // All written, and it was one packed run (the common case: small frames, one
+            // write): the run stays, empty and open, and the buffer starts over.
+            self.packed.clear();
+            self.read = 0;
+            self.len = 0;
+            self.front_started = false;
+            return;
+        }
+        self.advance_segments(cnt);
     }
 
     fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
@@ -524,6 +548,27 @@ mod tests {
         assert_eq!((out.packed.capacity(), out.segments.capacity()), (0, 0), "a large one is not");
         out.push_copied(&header(OpCode::Binary, 2, None), b"hi");
         assert_eq!(drain(&mut out, 1), b"\x82\x02hi");
+    }
+
+    #[test]
+    fn a_run_written_to_the_end_is_kept_for_the_next_frames_and_never_shows_as_an_empty_chunk() {
+        let mut out = Outgoing::default();
+        out.push_copied(&header(OpCode::Text, 1, None), b"a");
+        out.advance(3);
+        assert_eq!((out.segments.len(), out.packed.len()), (1, 0), "the run stays, empty");
+        out.push_copied(&header(OpCode::Text, 1, None), b"b");
+        assert_eq!(out.segments.len(), 1, "the next frame goes into it");
+        out.advance(out.len());
+        // A segment of its own after the kept run: the empty run goes, so that the front is
+        // never an empty chunk while bytes remain.
+        out.push_pong(&header(OpCode::Pong, 1, None), b"p", true);
+        assert_eq!(out.chunk(), b"\x8a\x01p");
+        out.push_owned(&header(OpCode::Binary, 600, None), Bytes::from(vec![6; 600]));
+        out.push_copied(&header(OpCode::Text, 1, None), b"c");
+        let mut want = b"\x8a\x01p".to_vec();
+        want.extend(reference(&header(OpCode::Binary, 600, None), &[6; 600]));
+        want.extend_from_slice(b"\x81\x01c");
+        assert_eq!(drain(&mut out, 1), want);
     }
 
     #[test]

@@ -54,6 +54,11 @@ impl<'a> ReceiveBuffer<'a> {
         Self { buf, room }
     }
 
+    /// The buffer's whole capacity: what it holds, the room, and any spare beyond.
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// Calls `read` with the room asked for as an initialised slice (zeroed first) and keeps
     /// the first `n` bytes when it returns `Ok(n)`; an error keeps nothing. Returns what `read`
     /// returned.

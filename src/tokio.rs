@@ -16,11 +16,11 @@
 //! # Ok(()) }
 //! ```
 
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -116,25 +116,60 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncIo for TokioIo<S> {
 #[derive(Debug)]
 pub struct TokioTimer {
     sleep: Option<Pin<Box<::tokio::time::Sleep>>>,
+    /// The waker the sleep holds: the last poll was pending, and registered it.
+    registered: Option<Waker>,
 }
 
 impl Sealed for TokioTimer {}
 
 impl AsyncTimer for TokioTimer {
     fn new() -> Self {
-        Self { sleep: None }
+        Self { sleep: None, registered: None }
     }
+
+    /// Polls the sleep only when that can change something: a new deadline, a new waker, or
+    /// a sleep that has fired. A connection waits at the same deadline across many wake-ups
+    /// (the driver keeps the earlier one while the keep-alive deadline moves later), and
+    /// re-polling the sleep at each would re-register the waker it already holds. Inlined for
+    /// that check; the poll is a call.
+    #[inline]
     fn poll_at(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
         let deadline = ::tokio::time::Instant::from_std(deadline);
-        let sleep = self.sleep.get_or_insert_with(|| Box::pin(::tokio::time::sleep_until(deadline)));
-        if sleep.deadline() != deadline {
-            sleep.as_mut().reset(deadline);
+        if let (Some(sleep), Some(registered)) = (&self.sleep, &self.registered)
+            && sleep.deadline() == deadline
+            && !sleep.is_elapsed()
+            && registered.will_wake(cx.waker())
+        {
+            return Poll::Pending;
         }
-        sleep.as_mut().poll(cx)
+        self.poll_sleep(cx, deadline)
     }
 
     fn spawn(task: impl Future<Output = ()> + Send + 'static) {
         ::tokio::spawn(task);
+    }
+}
+
+impl TokioTimer {
+    /// Polls the sleep at `deadline` and keeps the waker it registered when pending.
+    #[inline(never)]
+    fn poll_sleep(&mut self, cx: &mut Context<'_>, deadline: ::tokio::time::Instant) -> Poll<()> {
+        let sleep = self.sleep.get_or_insert_with(|| Box::pin(::tokio::time::sleep_until(deadline)));
+        if sleep.deadline() != deadline {
+            sleep.as_mut().reset(deadline);
+        }
+        // Outside the task's budget: a sleep polled with the budget spent is pending without
+        // registering the waker, which would then never be registered.
+        let polled =
+            Pin::new(&mut ::tokio::task::unconstrained(poll_fn(|cx| sleep.as_mut().poll(cx)))).poll(cx);
+        match polled {
+            Poll::Pending => match &mut self.registered {
+                Some(registered) => registered.clone_from(cx.waker()),
+                none => *none = Some(cx.waker().clone()),
+            },
+            Poll::Ready(()) => self.registered = None,
+        }
+        polled
     }
 }
 

@@ -1242,6 +1242,36 @@ fn keep_alive_is_on_by_default_and_fails_the_connection_when_the_peer_never_answ
 }
 
 #[test]
+fn keep_alive_fails_a_silent_peer_when_recv_is_first_polled_with_the_task_budget_spent() {
+    bounded(LIMIT, async {
+        let (listener, addr) = loopback().await;
+        let peer = spawn_thread(move || {
+            let (mut tcp, rest) = raw_client(addr);
+            read_to_eof(&mut tcp, rest)
+        });
+        let (tcp, _) = listener.accept().await.unwrap();
+        let keep_alive =
+            KeepAlive { interval: Duration::from_millis(100), timeout: Duration::from_millis(100) };
+        let config = Options::default().config.keep_alive(Some(keep_alive));
+        let mut ws = wst::accept_with(tcp, &options(config), |_| async { Ok(Accept::new()) }).await.unwrap();
+        // The first wait arms the timer while tokio's cooperative budget is spent, so that the
+        // timer's first poll is refused; the wake-ups after it must still register the timer.
+        for _ in 0..1_000 {
+            if !tokio::task::coop::has_budget_remaining() {
+                break;
+            }
+            tokio::task::coop::consume_budget().await;
+        }
+        assert!(!tokio::task::coop::has_budget_remaining(), "the budget is spent");
+        let error = ws.recv().await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Closed, "{error}");
+        assert_eq!(ws.close_outcome().map(|o| o.cause.clone()), Some(CloseCause::KeepAliveTimeout));
+        drop(ws);
+        peer.await;
+    });
+}
+
+#[test]
 fn a_server_that_never_answers_the_request_fails_the_handshake_with_a_timeout() {
     bounded(LIMIT, async {
         let (listener, addr) = raw::loopback();

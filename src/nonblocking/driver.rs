@@ -70,10 +70,11 @@ pub trait AsyncTimer: Unpin + Send + Sealed {
     fn spawn(task: impl Future<Output = ()> + Send + 'static);
 }
 
-/// How much a read asks for after a read that brought less. The receive buffer is given back
-/// at every wait, so the read after one allocates it again: at this size, which common
-/// allocators serve from a per-thread cache, where a full [`AsyncIo::read_size`] costs several
-/// times more to allocate and free. A read that fills it is followed by full-size reads.
+/// How much a read asks for after a read that brought less. A receive buffer of at most this
+/// capacity is kept while the connection waits, for the next read (a peer that sends little
+/// per wait would otherwise cost an allocation and a free per message); a larger one is given
+/// back, and the read after allocates it again at this size, which common allocators serve
+/// from a per-thread cache. A read that fills it is followed by full-size reads.
 const SMALL_READ: usize = 1 << 10;
 
 /// The connection, its transport and its timer.
@@ -138,14 +139,20 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
                 return Poll::Ready(self.ending.result().map(|()| None));
             }
             let size = if self.small_reads { SMALL_READ } else { self.io.read_size() };
-            let read = self.io.poll_read_into(cx, &mut self.conn.receive_buffer(size));
+            let mut buf = self.conn.receive_buffer(size);
+            let small_buffer = buf.capacity() <= SMALL_READ;
+            let read = self.io.poll_read_into(cx, &mut buf);
             let Poll::Ready(read) = read else {
                 // About to wait: for the next byte, or for the connection's next deadline.
                 if self.poll_timer(cx).is_ready() {
                     continue;
                 }
-                // An idle connection keeps no empty buffers.
-                self.conn.release_buffers();
+                // An idle connection keeps no empty buffers but a small receive buffer.
+                if small_buffer {
+                    self.conn.release_queues();
+                } else {
+                    self.conn.release_buffers();
+                }
                 return Poll::Pending;
             };
             match read {
@@ -188,7 +195,29 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
 
     /// Writes everything queued, flushes, and shuts the write half down when the connection
     /// asks. Ready when all is written.
+    ///
+    /// Inlined: a read polls it first, mostly with nothing queued (and a plain transport's
+    /// flush does nothing), which then costs a few checks rather than a call.
+    #[inline]
     pub fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SocketError>> {
+        if self.conn.outgoing().has_remaining() {
+            ready!(self.poll_write_queued(cx))?;
+        }
+        if let Err(e) = ready!(self.io.poll_flush(cx)) {
+            return Poll::Ready(self.transport_failed(e));
+        }
+        if self.conn.wants_shutdown() && !self.shut_down {
+            // The peer may already be gone; the connection is over either way.
+            let _ = ready!(self.io.poll_shutdown(cx));
+            self.shut_down = true;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes everything queued; ready when all is written. Never inlined, so that
+    /// [`Self::poll_write_out`] stays small where it is inlined.
+    #[inline(never)]
+    fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SocketError>> {
         while self.conn.outgoing().has_remaining() {
             let out = self.conn.outgoing();
             let chunk = out.chunk();
@@ -209,14 +238,6 @@ impl<I: AsyncIo, T: AsyncTimer> AsyncDriver<I, T> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Poll::Ready(self.transport_failed(e)),
             }
-        }
-        if let Err(e) = ready!(self.io.poll_flush(cx)) {
-            return Poll::Ready(self.transport_failed(e));
-        }
-        if self.conn.wants_shutdown() && !self.shut_down {
-            // The peer may already be gone; the connection is over either way.
-            let _ = ready!(self.io.poll_shutdown(cx));
-            self.shut_down = true;
         }
         Poll::Ready(Ok(()))
     }

@@ -240,6 +240,7 @@ impl Connection {
     /// The buffer is allocated here, when a read is about to happen; call
     /// [`release_buffers`](Self::release_buffers) when the transport has nothing more to read,
     /// so that an idle connection holds none.
+    #[inline]
     pub fn receive_buffer(&mut self, size: usize) -> ReceiveBuffer<'_> {
         let (buf, room) = self.receiver.buffer_for_read(size);
         ReceiveBuffer::new(buf, room)
@@ -255,6 +256,7 @@ impl Connection {
     /// [`receive_buffered`](Self::receive_buffered) for an adapter, which pops owned events
     /// next: a whole small message at the front is copied out into its event at once, rather
     /// than left in the buffer to be lent, found there, and copied out when popped.
+    #[cfg(any(feature = "blocking", feature = "tokio", feature = "async-std"))]
     pub(crate) fn receive_buffered_to_pop(&mut self, now: Instant) -> Result<(), Error> {
         self.take_in_buffered(now, Until::Popped)
     }

@@ -55,6 +55,7 @@ impl<'a> ReceiveBuffer<'a> {
     }
 
     /// The buffer's whole capacity: what it holds, the room, and any spare beyond.
+    #[cfg(any(feature = "tokio", feature = "async-std"))]
     pub(crate) fn capacity(&self) -> usize {
         self.buf.capacity()
     }

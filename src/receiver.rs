@@ -142,6 +142,7 @@ impl Receiver {
     }
 
     /// Consumes the message lent out last, if any.
+    #[inline]
     fn return_lent(&mut self) {
         if let Some(lent) = self.lent.take() {
             let used = lent.frame_len();
@@ -183,6 +184,9 @@ impl Receiver {
     /// the frame being received is far enough along, the room is its remaining payload
     /// instead: the frame then ends where the allocation does, so neither growing into it nor
     /// reading its last bytes moves what arrived before.
+    ///
+    /// Inlined, with the growing out of line: most reads find the room there already.
+    #[inline]
     pub fn buffer_for_read(&mut self, size: usize) -> (&mut BytesMut, usize) {
         self.return_lent();
         let mut want = size;
@@ -194,6 +198,18 @@ impl Receiver {
                 want = usize::try_from(rest).unwrap_or(usize::MAX).max(1);
             }
         }
+        if self.reclaim != 0 || self.buf.capacity() - self.buf.len() < want {
+            self.grow_for_read(want);
+        }
+        self.released = false;
+        // A reader that needs the room zeroed first gets at most `size` of it.
+        (&mut self.buf, want.min(size))
+    }
+
+    /// [`Self::buffer_for_read`]'s room for `want` bytes when the buffer lacks it, or after a
+    /// message was split off.
+    #[inline(never)]
+    fn grow_for_read(&mut self, want: usize) {
         // At the first read after a message was split off, while little is buffered: once the
         // application dropped that message, its whole allocation is ours again.
         let whole = std::mem::take(&mut self.reclaim).saturating_sub(self.buf.len());
@@ -208,9 +224,6 @@ impl Receiver {
         } else {
             self.make_room(want);
         }
-        self.released = false;
-        // A reader that needs the room zeroed first gets at most `size` of it.
-        (&mut self.buf, want.min(size))
     }
 
     /// How many bytes arrived since the last call, and marks them seen.

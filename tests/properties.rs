@@ -271,6 +271,94 @@ proptest! {
     }
 }
 
+/// A fragmented message of up to a few KiB (above the size below which payloads are copied
+/// out, so it is split off the receive buffer), text of one- to four-byte characters.
+fn large_fragmented() -> impl Strategy<Value = Item> {
+    let text = "[a-zé€😀]{0,900}";
+    (kind(), text, vec(any::<u8>(), 0..4000), vec(any::<Index>(), 0..6), vec(any::<bool>(), 7)).prop_map(
+        |(kind, text, data, cuts, pings)| {
+            let data = if kind == DataKind::Text { text.into_bytes() } else { data };
+            Item::Fragmented { kind, data, cuts, pings }
+        },
+    )
+}
+
+/// What a server with `config` made of `input` fed in `split`, every read straight into the
+/// receive buffer; with `drop_messages`, each message is copied and the original dropped at
+/// once (so that the receive buffer can take its allocation back), otherwise kept to the end.
+fn serve_assembling(
+    input: &[u8],
+    split: Split,
+    config: Config,
+    drop_messages: bool,
+) -> (Vec<Event>, Option<Error>, Vec<u8>, State) {
+    let now = std::time::Instant::now();
+    let mut server = Connection::new(Role::Server, config, now);
+    let mut kept = Vec::new();
+    let mut events = Vec::new();
+    let mut error = None;
+    for chunk in Chunker::new(split).cut(input) {
+        server.receive_buffer(chunk.len()).put_slice(chunk);
+        let result = server.receive_buffered(now);
+        while let Some(event) = server.poll_event() {
+            match event {
+                Event::Message(m) if drop_messages => events.push(Event::Message(match &m {
+                    Message::Text(t) => Message::Text(t.as_str().to_owned().into()),
+                    Message::Binary(b) => Message::Binary(b.to_vec().into()),
+                })),
+                Event::Message(m) => {
+                    kept.push(m.clone());
+                    events.push(Event::Message(m));
+                }
+                other => events.push(other),
+            }
+        }
+        let failed = events.iter().find_map(|e| match e {
+            Event::Closed(wsproto::CloseOutcome { cause: CloseCause::Failed(error), .. }) => Some(*error),
+            _ => None,
+        });
+        if let Some(e) = result.err().or(failed) {
+            error = Some(e);
+            break;
+        }
+    }
+    drop(kept);
+    (events, error, drain(&mut server), server.state())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Large fragmented messages are assembled in place in the receive buffer, moved down over
+    /// the headers and pings between their frames: under any message limit (so that the
+    /// buffer's growth stops at it, and the limit fails the connection anywhere), every split
+    /// gives the events of the input fed whole, whether the messages are kept or dropped.
+    #[test]
+    fn large_fragmented_messages_give_the_same_events_under_any_split_and_limit(
+        items in vec(prop_oneof![large_fragmented(), item()], 1..6),
+        limit in prop_oneof![Just(1usize << 20), 1usize..9000],
+        seed in any::<u64>(),
+    ) {
+        let (frames, model) = frames_and_model(&items);
+        let input = client_stream(&frames);
+        let config = server_config().max_message_size(limit);
+        let reference = serve(&input, Split::Whole, Delivery::Messages);
+        if limit == 1 << 20 {
+            prop_assert_eq!(&reference.0, &model, "the items arrive as sent");
+        }
+        let reference = serve_assembling(&input, Split::Whole, config.clone(), false);
+        for split in [Split::ByteByByte, Split::RandomSplits(seed)] {
+            for drop_messages in [false, true] {
+                prop_assert_eq!(
+                    &serve_assembling(&input, split, config.clone(), drop_messages),
+                    &reference,
+                    "{:?}, messages dropped: {}", split, drop_messages
+                );
+            }
+        }
+    }
+}
+
 // ------------------------------------------------------------------ (b) round trip
 
 proptest! {

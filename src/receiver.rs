@@ -235,7 +235,9 @@ impl Receiver {
     }
 
     /// After decoding: everything buffered is seen, and a drained buffer that grew past
-    /// [`KEPT_WHEN_EMPTY`] (bytes that piled up while events were not popped) is given back.
+    /// [`KEPT_WHEN_EMPTY`] (bytes that piled up while events were not popped) is given back,
+    /// unless a message was just split off it ([`Self::reclaim`]: the next read may take the
+    /// allocation back; [`Self::release_if_empty`] gives it up when the connection waits).
     pub fn settle(&mut self) {
         self.return_lent();
         if self.buf.is_empty() && self.buf.capacity() > KEPT_WHEN_EMPTY && self.reclaim == 0 {

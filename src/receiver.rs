@@ -324,20 +324,29 @@ impl Receiver {
         }
     }
 
-    /// The next complete unit, `Ok(None)` when more bytes are needed.
+    /// The next complete unit, `Ok(None)` when more bytes are needed (the gap is then closed).
     ///
     /// Never inlined: the general decoder is large, and inlined into the connection's decode
     /// loop it makes every pass of that loop (one per small message) pay for its registers.
     #[inline(never)]
     pub fn next(&mut self) -> Result<Option<Incoming>, Error> {
         self.return_lent();
+        let next = self.next_unit()?;
+        if next.is_none() {
+            self.close_gap();
+        }
+        Ok(next)
+    }
+
+    /// [`Self::next`]'s decoding.
+    #[inline(always)]
+    fn next_unit(&mut self) -> Result<Option<Incoming>, Error> {
         loop {
             let frame = match &mut self.frame {
                 Some(frame) => frame,
                 None => {
                     let at = self.front + self.gap;
                     let Some((header, len)) = FrameHeader::decode(&self.buf[at..], self.rules)? else {
-                        self.close_gap();
                         return Ok(None);
                     };
                     self.check_sequence(&header)?;
@@ -349,10 +358,7 @@ impl Receiver {
             if header.opcode.is_control() {
                 let len = header.payload_len as usize;
                 let at = self.front + self.gap;
-                let Some(payload) = self.buf.get_mut(at..at + len) else {
-                    self.close_gap();
-                    return Ok(None);
-                };
+                let Some(payload) = self.buf.get_mut(at..at + len) else { return Ok(None) };
                 if let Some(key) = header.mask {
                     apply_mask(payload, key, 0);
                 }
@@ -372,10 +378,7 @@ impl Receiver {
             match found {
                 Step::Emit(incoming) => return Ok(Some(incoming)),
                 Step::Continue => {}
-                Step::NeedMore => {
-                    self.close_gap();
-                    return Ok(None);
-                }
+                Step::NeedMore => return Ok(None),
             }
         }
     }

@@ -211,11 +211,7 @@ fn serve_lent(
             };
             events.push(event);
         }
-        let failed = events.iter().find_map(|e| match e {
-            Event::Closed(wsproto::CloseOutcome { cause: CloseCause::Failed(error), .. }) => Some(*error),
-            _ => None,
-        });
-        if let Some(e) = result.err().or(failed) {
+        if let Some(e) = result.err().or_else(|| failure_in(&events)) {
             error = Some(e);
             break;
         }
@@ -313,11 +309,7 @@ fn serve_assembling(
                 other => events.push(other),
             }
         }
-        let failed = events.iter().find_map(|e| match e {
-            Event::Closed(wsproto::CloseOutcome { cause: CloseCause::Failed(error), .. }) => Some(*error),
-            _ => None,
-        });
-        if let Some(e) = result.err().or(failed) {
+        if let Some(e) = result.err().or_else(|| failure_in(&events)) {
             error = Some(e);
             break;
         }

@@ -116,6 +116,14 @@ pub struct Failure {
     pub events: Vec<Event>,
 }
 
+/// The error of the `Closed` event with a `Failed` cause among `events`, if there is one.
+pub fn failure_in(events: &[Event]) -> Option<Error> {
+    events.iter().find_map(|e| match e {
+        Event::Closed(CloseOutcome { cause: CloseCause::Failed(error), .. }) => Some(*error),
+        _ => None,
+    })
+}
+
 /// Feeds `bytes` to `conn` in the reads `split` makes, following the drain contract: after
 /// each read, every event is popped. Returns the events, or stops at the read after which the
 /// connection failed, whether `receive` returned the error or a `Closed` event with a
@@ -127,11 +135,7 @@ pub fn feed(conn: &mut Connection, now: Instant, bytes: &[u8], split: Split) -> 
         at += chunk.len();
         let result = conn.receive(now, chunk);
         got.extend(events(conn));
-        let failed = got.iter().find_map(|e| match e {
-            Event::Closed(CloseOutcome { cause: CloseCause::Failed(error), .. }) => Some(*error),
-            _ => None,
-        });
-        match (result, failed) {
+        match (result, failure_in(&got)) {
             (Err(error), _) | (Ok(()), Some(error)) => return Err(Failure { at, error, events: got }),
             (Ok(()), None) => {}
         }

@@ -1208,21 +1208,28 @@ fn a_read_half_left_unread_holds_a_bounded_heap_while_the_peer_waits_then_gets_e
 
 // ------------------------------------------------------------------ timers and failures
 
+/// A server with keep-alive pings every `period` (and as long a timeout), and a raw client
+/// that never answers: it reads until the server ends the stream, and returns what it read.
+async fn server_with_a_silent_peer(
+    period: Duration,
+) -> (wst::WebSocket<wst::TokioIo<tokio::net::TcpStream>>, Joined<Vec<u8>>) {
+    let (listener, addr) = loopback().await;
+    let peer = spawn_thread(move || {
+        let (mut tcp, rest) = raw_client(addr);
+        read_to_eof(&mut tcp, rest)
+    });
+    let (tcp, _) = listener.accept().await.unwrap();
+    let keep_alive = KeepAlive { interval: period, timeout: period };
+    let config = Options::default().config.keep_alive(Some(keep_alive));
+    let ws = wst::accept_with(tcp, &options(config), |_| async { Ok(Accept::new()) }).await.unwrap();
+    (ws, peer)
+}
+
 #[test]
 fn keep_alive_is_on_by_default_and_fails_the_connection_when_the_peer_never_answers_pings() {
     bounded(LIMIT, async {
         assert!(Options::default().config.keep_alive.is_some(), "Options turn keep-alive on by default");
-        let (listener, addr) = loopback().await;
-        let peer = spawn_thread(move || {
-            let (mut tcp, rest) = raw_client(addr);
-            // Never answer; keep reading until the server gives up and ends the stream.
-            read_to_eof(&mut tcp, rest)
-        });
-        let (tcp, _) = listener.accept().await.unwrap();
-        let keep_alive =
-            KeepAlive { interval: Duration::from_millis(200), timeout: Duration::from_millis(200) };
-        let config = Options::default().config.keep_alive(Some(keep_alive));
-        let mut ws = wst::accept_with(tcp, &options(config), |_| async { Ok(Accept::new()) }).await.unwrap();
+        let (mut ws, peer) = server_with_a_silent_peer(Duration::from_millis(200)).await;
         let start = Instant::now();
         let error = ws.recv().await.unwrap_err();
         let elapsed = start.elapsed();
@@ -1244,16 +1251,7 @@ fn keep_alive_is_on_by_default_and_fails_the_connection_when_the_peer_never_answ
 #[test]
 fn keep_alive_fails_a_silent_peer_when_recv_is_first_polled_with_the_task_budget_spent() {
     bounded(LIMIT, async {
-        let (listener, addr) = loopback().await;
-        let peer = spawn_thread(move || {
-            let (mut tcp, rest) = raw_client(addr);
-            read_to_eof(&mut tcp, rest)
-        });
-        let (tcp, _) = listener.accept().await.unwrap();
-        let keep_alive =
-            KeepAlive { interval: Duration::from_millis(100), timeout: Duration::from_millis(100) };
-        let config = Options::default().config.keep_alive(Some(keep_alive));
-        let mut ws = wst::accept_with(tcp, &options(config), |_| async { Ok(Accept::new()) }).await.unwrap();
+        let (mut ws, peer) = server_with_a_silent_peer(Duration::from_millis(100)).await;
         // The first wait arms the timer while tokio's cooperative budget is spent, so that the
         // timer's first poll is refused; the wake-ups after it must still register the timer.
         for _ in 0..1_000 {
